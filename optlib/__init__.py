@@ -1,9 +1,23 @@
 """optlib: every formula of the course *Optimization for deep learning*, in numpy.
 
-The core (this package's top level) needs numpy alone; :mod:`optlib.plotting` and
-:mod:`optlib.widgets` add matplotlib and ipywidgets and are imported only when asked for.
+One module per topic of the notes: :mod:`~optlib.losses`, :mod:`~optlib.optimizers`,
+:mod:`~optlib.schedules`, :mod:`~optlib.regularization`, :mod:`~optlib.functions`,
+:mod:`~optlib.models`, :mod:`~optlib.training` and :mod:`~optlib.data`. They need numpy alone and are
+all imported here. :mod:`optlib.plotting` and :mod:`optlib.widgets` add matplotlib and ipywidgets and
+are imported only when asked for (``from optlib import plotting``).
 """
-from .optimizers import (OPTIMIZERS, SGD, Adagrad, Adam, EMAMomentum, Momentum, Nesterov, Optimizer,
-                         RMSProp)
+from . import data, functions, losses, models, optimizers, regularization, schedules, training
+from .data import linear_regression_data, moons, sparse_features, spirals, train_val_split
+from .functions import (MinimizeResult, beale, booth, himmelblau, minimize, quadratic, rastrigin, rosenbrock,
+                        saddle)
+from .losses import (cross_entropy, cross_entropy_grad, hinge, hinge_grad, log_softmax, mse, mse_grad, softmax,
+                     softmax_cross_entropy, softmax_cross_entropy_grad)
+from .models import MLP, LinearRegression, SoftmaxRegression
+from .optimizers import (OPTIMIZERS, SGD, Adagrad, Adam, EMAMomentum, Momentum, Nesterov, Optimizer, RMSProp,
+                         bias_correction, ema_, scaled_by_rms_)
+from .regularization import (decoupled_weight_decay, dropout, dropout_grad, l1_penalty, l1_penalty_grad,
+                             l2_penalty, l2_penalty_grad)
+from .schedules import ReduceLROnPlateau, constant, exponential_decay, step_decay
+from .training import History, accuracy, train
 
 __version__ = "0.1.0"

@@ -1,0 +1,68 @@
+# Two commands on a fresh clone:  `make book` (build the site)  and  `make test` (test everything).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# TORCH=1 also installs torch (CPU) so the tests compare optlib with torch.optim; CI sets it.
+TORCH  ?= 0
+NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg
+HTML   := _build/html
+
+.PHONY: help book test test-unit test-notebooks test-build test-site lab outputs bench vendor clean
+
+help:
+	@echo "make book      build the website into $(HTML) (creates $(VENV) on first use)"
+	@echo "make test      optlib's tests, nbval over the chapters, the book build with -W, the browser test"
+	@echo "make lab       Jupyter Lab on the chapters"
+	@echo "make outputs   re-execute every notebook in place (refresh the stored outputs)"
+	@echo "make bench     optimizer step benchmarks (writes benchmarks/results.md)"
+
+# --- environments: rebuilt when a requirements file changes -------------------------------------------
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.book-deps: requirements.txt pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.test-deps: tests/requirements.txt tests/requirements-torch.txt $(VENV)/.book-deps
+	$(BIN)/pip install --quiet -r tests/requirements.txt
+	@if [ "$(TORCH)" = "1" ]; then $(BIN)/pip install --quiet -r tests/requirements-torch.txt; fi
+	@touch $@
+
+# --- the book -----------------------------------------------------------------------------------------
+vendor: $(VENV)/.book-deps
+	@$(BIN)/python .ci/vendor.py
+
+book: $(VENV)/.book-deps vendor
+	$(BIN)/jupyter-book build . --all
+	@echo "Open $(CURDIR)/$(HTML)/index.html"
+
+# --- tests --------------------------------------------------------------------------------------------
+test: test-unit test-notebooks test-build test-site
+
+test-unit: $(VENV)/.test-deps
+	@if [ "$(TORCH)" = "1" ]; then $(BIN)/pip install --quiet -r tests/requirements-torch.txt; fi
+	$(BIN)/python -m pytest tests -q --ignore=tests/site
+
+test-notebooks: $(VENV)/.test-deps
+	$(BIN)/python -m pytest $(NBVAL) chapters -q -p no:randomly --durations=0
+
+test-build: $(VENV)/.test-deps vendor
+	$(BIN)/jupyter-book build . --all -W -n --keep-going
+
+test-site: $(VENV)/.test-deps
+	$(BIN)/python -m pytest tests/site -q
+
+# --- working on the book ------------------------------------------------------------------------------
+lab: $(VENV)/.book-deps
+	$(BIN)/jupyter lab chapters
+
+outputs: $(VENV)/.book-deps
+	$(BIN)/jupyter execute --inplace chapters/*.ipynb
+
+bench: $(VENV)/.test-deps
+	$(BIN)/python benchmarks/bench_optimizers.py
+
+clean:
+	rm -rf _build _vendor

@@ -1,0 +1,492 @@
+r"""Test functions for optimizers: classic 2-D landscapes and the n-D quadratic, plus :func:`minimize`.
+
+Every function :math:`f` is an object you call on a point ``x`` of shape ``(n,)``, or on a whole grid
+``x`` of shape ``(n, ...)`` (for example ``np.stack([X, Y])`` from ``np.meshgrid``), in which case the
+result has shape ``(...)``: contour plots call it once on the grid. ``f.grad(x)`` and ``f.hessian(x)``
+are vectorized the same way (shapes ``(n, ...)`` and ``(n, n, ...)``).
+
+Each also carries what a chapter needs to draw it: ``minima`` (the listed minimizers), ``domain``
+(a good plotting window ``((xmin, xmax), (ymin, ymax))``), ``start`` (a classic start point) and ``name``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _checks
+
+__all__ = [
+    "TestFunction", "Rosenbrock", "Beale", "Booth", "Himmelblau", "Rastrigin", "Saddle", "Quadratic",
+    "rosenbrock", "beale", "booth", "himmelblau", "rastrigin", "saddle", "quadratic",
+    "MinimizeResult", "minimize",
+]
+
+
+class TestFunction:
+    __test__ = False  # not a pytest test class, despite its name
+    r"""Base class of the test functions: checks the point, then calls the formula.
+
+    Subclasses implement ``_value(x)``, ``_grad(x)`` and ``_hessian(x)`` for ``x`` of shape
+    ``(n, ...)``; the formulas index ``x[0], x[1], ...`` so the trailing grid dimensions come for free.
+
+    Attributes
+    ----------
+    name : str
+    dim : int
+        The number :math:`n` of coordinates.
+    minima : list of ndarray
+        The minimizers this function lists (all global ones, or all of them for Himmelblau).
+    domain : tuple
+        ``((xmin, xmax), (ymin, ymax))``, a window that shows the interesting part.
+    start : ndarray
+        A classic start point.
+    """
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    name = "function"
+    dim = 2
+    domain: tuple = ((-2.0, 2.0), (-2.0, 2.0))
+    start = np.zeros(2)
+    minima: list = []
+
+    def _point(self, x) -> np.ndarray:
+        x = _checks.float_array("x", x)
+        if x.ndim == 0 or x.shape[0] != self.dim:
+            raise ValueError(f"x must have shape ({self.dim}, ...) for {self.name}, got {x.shape}")
+        return x
+
+    def __call__(self, x) -> np.ndarray | float:
+        """The value :math:`f(x)`; a float for one point, an array of shape ``x.shape[1:]`` on a grid."""
+        value = self._value(self._point(x))
+        return float(value) if np.ndim(value) == 0 else value
+
+    def grad(self, x) -> np.ndarray:
+        r"""The gradient :math:`\nabla f(x)`, same shape as ``x``."""
+        x = self._point(x)
+        return np.asarray(self._grad(x), dtype=x.dtype)
+
+    def hessian(self, x) -> np.ndarray:
+        r"""The Hessian :math:`\nabla^2 f(x)`, shape ``(n, n)`` (``(n, n, ...)`` on a grid)."""
+        x = self._point(x)
+        return np.asarray(self._hessian(x), dtype=x.dtype)
+
+    def _value(self, x):
+        raise NotImplementedError
+
+    def _grad(self, x):
+        raise NotImplementedError
+
+    def _hessian(self, x):
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}>"
+
+
+def _matrix(h00, h01, h11) -> np.ndarray:
+    """A symmetric 2x2 matrix from its entries, each broadcast to the grid's shape."""
+    h00, h01, h11 = np.broadcast_arrays(h00, h01, h11)
+    return np.stack([np.stack([h00, h01]), np.stack([h01, h11])])
+
+
+class Rosenbrock(TestFunction):
+    r"""Rosenbrock's banana: a long curved valley, easy to find and slow to follow.
+
+    .. math::
+
+        f(x, y) = (a - x)^2 + b\,(y - x^2)^2, \qquad a = 1,\ b = 100,
+
+    with its minimum :math:`f(a, a^2) = 0` at :math:`(1, 1)`.
+
+    References
+    ----------
+    H. H. Rosenbrock, "An automatic method for finding the greatest or least value of a function",
+    The Computer Journal 3 (1960).
+    """
+
+    name = "rosenbrock"
+    domain = ((-2.0, 2.0), (-1.0, 3.0))
+
+    def __init__(self, a: float = 1.0, b: float = 100.0):
+        self.a, self.b = float(a), float(b)
+        self.minima = [np.array([self.a, self.a ** 2])]
+        self.start = np.array([-1.2, 1.0])  # Rosenbrock's own start point
+
+    def _value(self, x):
+        return (self.a - x[0]) ** 2 + self.b * (x[1] - x[0] ** 2) ** 2
+
+    def _grad(self, x):
+        valley = x[1] - x[0] ** 2  # distance above the valley floor y = x^2
+        return np.stack([-2 * (self.a - x[0]) - 4 * self.b * x[0] * valley, 2 * self.b * valley])
+
+    def _hessian(self, x):
+        return _matrix(2 - 4 * self.b * (x[1] - 3 * x[0] ** 2), -4 * self.b * x[0], 2 * self.b)
+
+
+class Beale(TestFunction):
+    r"""Beale's function: flat plateaus and sharp ridges, minimum at :math:`(3, 0.5)`.
+
+    .. math::
+
+        f(x, y) = (1.5 - x + xy)^2 + (2.25 - x + xy^2)^2 + (2.625 - x + xy^3)^2 .
+
+    References
+    ----------
+    E. M. L. Beale, "On an iterative method for finding a local minimum of a function of more than
+    one variable", Princeton University tech. report 25 (1958).
+    """
+
+    name = "beale"
+    domain = ((-4.5, 4.5), (-4.5, 4.5))
+    _c = (1.5, 2.25, 2.625)
+
+    def __init__(self):
+        self.minima = [np.array([3.0, 0.5])]
+        self.start = np.array([1.0, 1.5])
+
+    def _terms(self, x):
+        """The three residuals r_k = c_k - x + x y^k, k = 1, 2, 3."""
+        return [c - x[0] + x[0] * x[1] ** k for k, c in enumerate(self._c, start=1)]
+
+    def _value(self, x):
+        return sum(r ** 2 for r in self._terms(x))
+
+    def _grad(self, x):
+        gx = gy = 0.0
+        for k, r in enumerate(self._terms(x), start=1):
+            gx = gx + 2 * r * (x[1] ** k - 1)  # dr/dx = y^k - 1
+            gy = gy + 2 * r * k * x[0] * x[1] ** (k - 1)  # dr/dy = k x y^(k-1)
+        return np.stack(np.broadcast_arrays(gx, gy))
+
+    def _hessian(self, x):
+        # f = sum r_k^2, so f'' = 2 sum (r_k' r_k'^T + r_k r_k'').
+        hxx = hxy = hyy = 0.0
+        for k, r in enumerate(self._terms(x), start=1):
+            rx, ry = x[1] ** k - 1, k * x[0] * x[1] ** (k - 1)
+            rxy = k * x[1] ** (k - 1)
+            ryy = k * (k - 1) * x[0] * x[1] ** (k - 2) if k > 1 else 0.0
+            hxx = hxx + 2 * rx * rx
+            hxy = hxy + 2 * (rx * ry + r * rxy)
+            hyy = hyy + 2 * (ry * ry + r * ryy)
+        return _matrix(hxx, hxy, hyy)
+
+
+class Booth(TestFunction):
+    r"""Booth's function: a tilted quadratic bowl, minimum at :math:`(1, 3)`.
+
+    .. math::
+
+        f(x, y) = (x + 2y - 7)^2 + (2x + y - 5)^2 ,
+
+    whose Hessian is constant, :math:`\begin{pmatrix} 10 & 8 \\ 8 & 10 \end{pmatrix}`, with
+    eigenvalues :math:`\mu = 2` and :math:`L = 18`.
+    """
+
+    name = "booth"
+    domain = ((-10.0, 10.0), (-10.0, 10.0))
+
+    def __init__(self):
+        self.minima = [np.array([1.0, 3.0])]
+        self.start = np.array([-8.0, 8.0])
+
+    def _value(self, x):
+        return (x[0] + 2 * x[1] - 7) ** 2 + (2 * x[0] + x[1] - 5) ** 2
+
+    def _grad(self, x):
+        r1, r2 = x[0] + 2 * x[1] - 7, 2 * x[0] + x[1] - 5
+        return np.stack([2 * r1 + 4 * r2, 4 * r1 + 2 * r2])
+
+    def _hessian(self, x):
+        return _matrix(*(np.full(x.shape[1:], v, dtype=x.dtype) for v in (10.0, 8.0, 10.0)))
+
+
+def _newton(f: TestFunction, x0, iters: int = 20) -> np.ndarray:
+    """Polish a stationary point of f by Newton's method from x0 (a few steps reach full precision)."""
+    x = np.array(x0, dtype=float)
+    for _ in range(iters):
+        x = x - np.linalg.solve(f.hessian(x), f.grad(x))
+    return x
+
+
+class Himmelblau(TestFunction):
+    r"""Himmelblau's function: four global minima, all with :math:`f = 0`.
+
+    .. math::
+
+        f(x, y) = (x^2 + y - 11)^2 + (x + y^2 - 7)^2 .
+
+    One minimum is :math:`(3, 2)`; the other three are irrational and are computed here by Newton's
+    method from rounded values (at import time), so they are exact to double precision.
+
+    References
+    ----------
+    D. M. Himmelblau, *Applied Nonlinear Programming*, McGraw-Hill (1972).
+    """
+
+    name = "himmelblau"
+    domain = ((-5.0, 5.0), (-5.0, 5.0))
+
+    def __init__(self):
+        rounded = [(3.0, 2.0), (-2.805118, 3.131312), (-3.779310, -3.283186), (3.584428, -1.848126)]
+        self.minima = [_newton(self, p) for p in rounded]
+        self.start = np.array([0.0, 0.0])
+
+    def _value(self, x):
+        return (x[0] ** 2 + x[1] - 11) ** 2 + (x[0] + x[1] ** 2 - 7) ** 2
+
+    def _grad(self, x):
+        r1, r2 = x[0] ** 2 + x[1] - 11, x[0] + x[1] ** 2 - 7
+        return np.stack([4 * x[0] * r1 + 2 * r2, 2 * r1 + 4 * x[1] * r2])
+
+    def _hessian(self, x):
+        r1, r2 = x[0] ** 2 + x[1] - 11, x[0] + x[1] ** 2 - 7
+        return _matrix(4 * r1 + 8 * x[0] ** 2 + 2, 4 * x[0] + 4 * x[1], 2 + 4 * r2 + 8 * x[1] ** 2)
+
+
+class Rastrigin(TestFunction):
+    r"""Rastrigin's function in 2-D: a bowl covered in local minima, the global one at the origin.
+
+    .. math::
+
+        f(x) = A n + \sum_{i=1}^{n} \left( x_i^2 - A \cos(2 \pi x_i) \right), \qquad A = 10,\ n = 2 .
+
+    References
+    ----------
+    L. A. Rastrigin, *Systems of extremal control*, Nauka (1974).
+    """
+
+    name = "rastrigin"
+    domain = ((-5.12, 5.12), (-5.12, 5.12))
+
+    def __init__(self, A: float = 10.0):
+        self.A = float(A)
+        self.minima = [np.array([0.0, 0.0])]
+        self.start = np.array([2.5, -2.3])
+
+    def _value(self, x):
+        return self.A * self.dim + np.sum(x ** 2 - self.A * np.cos(2 * np.pi * x), axis=0)
+
+    def _grad(self, x):
+        return 2 * x + 2 * np.pi * self.A * np.sin(2 * np.pi * x)
+
+    def _hessian(self, x):
+        diag = 2 + 4 * np.pi ** 2 * self.A * np.cos(2 * np.pi * x)
+        return _matrix(diag[0], np.zeros_like(diag[0]), diag[1])
+
+
+class Saddle(TestFunction):
+    r"""The saddle :math:`f(x, y) = x^2 - y^2`: zero gradient at the origin, which is no minimum.
+
+    .. math::
+
+        f(x, y) = x^2 - y^2 .
+
+    It is unbounded below, so ``minima`` is empty. The start point lies just off the ridge
+    :math:`y = 0`, where an optimizer is drawn to the saddle before it escapes along :math:`y`.
+    """
+
+    name = "saddle"
+    domain = ((-2.0, 2.0), (-2.0, 2.0))
+
+    def __init__(self):
+        self.minima = []
+        self.start = np.array([1.5, 1e-3])
+
+    def _value(self, x):
+        return x[0] ** 2 - x[1] ** 2
+
+    def _grad(self, x):
+        return np.stack([2 * x[0], -2 * x[1]])
+
+    def _hessian(self, x):
+        ones = np.ones(x.shape[1:], dtype=x.dtype)
+        return _matrix(2 * ones, 0 * ones, -2 * ones)
+
+
+class Quadratic(TestFunction):
+    r"""The quadratic :math:`f(x) = \tfrac12 x^\top A x - b^\top x` in :math:`n` dimensions.
+
+    .. math::
+
+        f(x) = \tfrac12 x^\top A x - b^\top x, \qquad \nabla f(x) = A x - b, \qquad \nabla^2 f = A .
+
+    Gradient descent converges on it exactly when :math:`0 < \eta < 2 / L`, with :math:`L` the
+    largest eigenvalue of :math:`A`; :math:`\mu` is the smallest.
+
+    Parameters
+    ----------
+    A : array_like, shape (n, n)
+        Symmetric matrix.
+    b : array_like, shape (n,), optional
+        Linear term; zero by default.
+    start : array_like, shape (n,), optional
+        The start point; by default the minimizer (or 0) plus a vector of ones.
+
+    Attributes
+    ----------
+    A, b : ndarray
+    L, mu : float
+        Largest and smallest eigenvalue of ``A``.
+    minima : list of ndarray
+        ``[solve(A, b)]`` if ``A`` is positive definite, else ``[]``.
+
+    Raises
+    ------
+    ValueError
+        If ``A`` is not a square symmetric matrix, or ``b`` (or ``start``) is not of shape (n,).
+    """
+
+    name = "quadratic"
+
+    def __init__(self, A, b=None, start=None):
+        A = _checks.float_array("A", A).astype(np.float64)
+        if A.ndim != 2 or A.shape[0] != A.shape[1]:
+            raise ValueError(f"A must be a square matrix, got shape {A.shape}")
+        if not np.allclose(A, A.T, rtol=1e-12, atol=1e-12 * np.abs(A).max(initial=1.0)):
+            raise ValueError("A must be symmetric")
+        n = A.shape[0]
+        b = np.zeros(n) if b is None else _checks.float_array("b", b).astype(np.float64)
+        if b.shape != (n,):
+            raise ValueError(f"b must have shape ({n},) to match A, got {b.shape}")
+        self.A, self.b, self.dim = A, b, n
+        eigenvalues = np.linalg.eigvalsh(A)
+        self.mu, self.L = float(eigenvalues[0]), float(eigenvalues[-1])
+        self.minima = [np.linalg.solve(A, b)] if self.mu > 0 else []
+        centre = self.minima[0] if self.minima else np.zeros(n)
+        if start is None:
+            start = centre + 1.0
+        start = _checks.float_array("start", start).astype(np.float64)
+        if start.shape != (n,):
+            raise ValueError(f"start must have shape ({n},), got {start.shape}")
+        self.start = start
+        radius = 1.5 * max(1.0, float(np.abs(start - centre).max()))
+        self.domain = tuple((float(c - radius), float(c + radius)) for c in centre[:2])
+
+    def _column(self, v, x):
+        """v of shape (n,) reshaped to (n, 1, 1, ...) so it broadcasts against x of shape (n, ...)."""
+        return v.reshape((self.dim,) + (1,) * (x.ndim - 1))
+
+    def _value(self, x):
+        return 0.5 * np.einsum("i...,ij,j...->...", x, self.A, x) - np.einsum("i,i...->...", self.b, x)
+
+    def _grad(self, x):
+        return np.einsum("ij,j...->i...", self.A, x) - self._column(self.b, x)
+
+    def hessian(self, x=None) -> np.ndarray:
+        r"""The Hessian :math:`\nabla^2 f = A` (constant); with a grid ``x``, broadcast to ``(n, n, ...)``."""
+        return self.A.copy() if x is None else super().hessian(x)
+
+    def _hessian(self, x):
+        return np.broadcast_to(self.A.reshape(self.A.shape + (1,) * (x.ndim - 1)),
+                               self.A.shape + x.shape[1:]).copy()
+
+    def __repr__(self) -> str:
+        return f"<Quadratic n={self.dim} mu={self.mu:.4g} L={self.L:.4g}>"
+
+
+def quadratic(A, b=None, start=None) -> Quadratic:
+    r"""The quadratic :math:`f(x) = \tfrac12 x^\top A x - b^\top x`; see :class:`Quadratic`.
+
+    .. math::
+
+        f(x) = \tfrac12 x^\top A x - b^\top x .
+    """
+    return Quadratic(A, b, start)
+
+
+rosenbrock = Rosenbrock()
+beale = Beale()
+booth = Booth()
+himmelblau = Himmelblau()
+rastrigin = Rastrigin()
+saddle = Saddle()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Running an optimizer on a function
+# ---------------------------------------------------------------------------------------------------
+
+@dataclass
+class MinimizeResult:
+    r"""The path of an optimizer on a function.
+
+    Attributes
+    ----------
+    x : ndarray, shape (steps_taken + 1, *x0.shape)
+        The iterates :math:`\theta_0, \dots, \theta_T` (all finite).
+    loss : ndarray, shape (steps_taken + 1,)
+        :math:`f` at each iterate.
+    diverged : bool
+        True if the run stopped early because a gradient, an iterate or its loss was not finite.
+    steps_taken : int
+        The number of steps whose result is kept.
+    """
+
+    x: np.ndarray
+    loss: np.ndarray
+    diverged: bool
+    steps_taken: int
+
+    @property
+    def final(self) -> np.ndarray:
+        """The last (finite) iterate."""
+        return self.x[-1]
+
+    def __repr__(self) -> str:
+        status = "diverged" if self.diverged else "ok"
+        return (f"MinimizeResult({status}, steps_taken={self.steps_taken}, "
+                f"final={np.array2string(self.final, precision=4)}, loss={self.loss[-1]:.4g})")
+
+
+def minimize(f, x0, optimizer, steps: int) -> MinimizeResult:
+    r"""Run ``optimizer`` on ``f`` for ``steps`` steps from ``x0``; stop early if the path blows up.
+
+    .. math::
+
+        \theta_0 = x_0, \qquad \theta_{t+1} = \mathrm{step}(\theta_t, \nabla f), \quad t = 0, \dots, T - 1 .
+
+    Parameters
+    ----------
+    f : callable with a ``grad`` method
+        Any :class:`TestFunction` (or object with ``f(x)`` and ``f.grad(x)``).
+    x0 : array_like
+        Start point. It is copied (as float64, or float32 if it is float32), never modified.
+    optimizer : optlib.optimizers.Optimizer
+        Its ``step(theta, grad_fn)`` updates theta in place.
+    steps : int
+        Number of steps, >= 0.
+
+    Returns
+    -------
+    MinimizeResult
+        Divergence (a non-finite gradient, iterate or loss) is reported by ``diverged=True``; the
+        path then holds only the finite iterates before it. Overflow warnings are silenced for that
+        reason.
+
+    Raises
+    ------
+    ValueError
+        If ``steps`` is not an integer >= 0.
+    """
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+    x0 = _checks.float_array("x0", x0)
+    x = np.array(x0, dtype=np.float32 if x0.dtype == np.float32 else np.float64)  # a copy
+    path, losses, diverged = [x.copy()], [f(x)], False
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for _ in range(steps):
+            try:
+                optimizer.step(x, f.grad)
+            except FloatingPointError:
+                diverged = True
+                break
+            loss = f(x)
+            if not (np.all(np.isfinite(x)) and np.isfinite(loss)):
+                diverged = True
+                break
+            path.append(x.copy())
+            losses.append(loss)
+    return MinimizeResult(x=np.array(path), loss=np.array(losses, dtype=float),
+                          diverged=diverged, steps_taken=len(path) - 1)

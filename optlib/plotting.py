@@ -1,0 +1,96 @@
+"""The few figure types the chapters draw again and again: paths on a contour plot and loss curves.
+
+Every function takes an optional ``ax`` and returns it, so chapters can place several side by side.
+"""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+#: One colour per optimizer, the same in every chapter.
+COLORS = {
+    "SGD": "#1f77b4", "Momentum": "#ff7f0e", "EMAMomentum": "#8c564b", "Nesterov": "#2ca02c",
+    "Adagrad": "#d62728", "RMSProp": "#9467bd", "Adam": "#17becf",
+}
+
+
+def use_style() -> None:
+    """The book's figure style: readable sizes, a light grid, no top/right frame."""
+    plt.rcParams.update({
+        "figure.figsize": (6.4, 4.0), "figure.dpi": 90, "axes.grid": True, "grid.alpha": 0.3,
+        "axes.spines.top": False, "axes.spines.right": False, "legend.frameon": False,
+        "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 9,
+    })
+
+
+def color_for(label: str, index: int = 0) -> str:
+    """The book's colour for an optimizer name (the first word of ``label``), else a cycle colour."""
+    name = label.split()[0] if label else ""
+    return COLORS.get(name, f"C{index % 10}")
+
+
+def contour(f, ax=None, *, domain=None, levels: int = 30, log: bool = True, resolution: int = 200,
+            show_minima: bool = True):
+    """Filled-line contours of a 2-D test function ``f`` over ``domain`` (default ``f.domain``).
+
+    ``log=True`` spaces the levels logarithmically in :math:`f - \\min f`, which shows valleys.
+    """
+    ax = ax or plt.gca()
+    (x0, x1), (y0, y1) = domain or f.domain
+    X, Y = np.meshgrid(np.linspace(x0, x1, resolution), np.linspace(y0, y1, resolution))
+    Z = f(np.stack([X, Y]))
+    if log:
+        shifted = Z - Z.min() + 1e-3 * (Z.max() - Z.min() + 1e-12)
+        lv = np.geomspace(shifted.min(), shifted.max(), levels)
+        ax.contour(X, Y, shifted, levels=lv, cmap="viridis", linewidths=0.7)
+    else:
+        ax.contour(X, Y, Z, levels=levels, cmap="viridis", linewidths=0.7)
+    if show_minima:
+        for i, m in enumerate(getattr(f, "minima", [])):
+            ax.plot(*m, marker="*", color="gold", markersize=13, markeredgecolor="k",
+                    linestyle="none", label="minimum" if i == 0 else None)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_xlabel("$x$")
+    ax.set_ylabel("$y$")
+    return ax
+
+
+def paths(f, trajectories: Mapping[str, np.ndarray], ax=None, *, domain=None, title: str | None = None,
+          start_marker: bool = True, **contour_kw):
+    """Optimizer paths (label -> array of shape (steps+1, 2)) drawn over the contours of ``f``."""
+    ax = contour(f, ax, domain=domain, **contour_kw)
+    for i, (label, xs) in enumerate(trajectories.items()):
+        xs = np.asarray(xs)
+        ax.plot(xs[:, 0], xs[:, 1], "-", marker=".", markersize=3, linewidth=1.2,
+                color=color_for(label, i), label=label)
+        if start_marker:
+            ax.plot(*xs[0], "ko", markersize=4)
+    ax.set_title(title or getattr(f, "name", ""))
+    ax.legend(loc="best")
+    return ax
+
+
+def loss_curves(curves: Mapping[str, Sequence[float]], ax=None, *, x: Mapping[str, Sequence[float]] | None = None,
+                logy: bool = True, xlabel: str = "step", ylabel: str = "loss", title: str | None = None):
+    """Loss against steps (or against ``x[label]``) for each labelled curve, on a log scale by default."""
+    ax = ax or plt.gca()
+    for i, (label, ys) in enumerate(curves.items()):
+        xs = np.arange(len(ys)) if x is None else np.asarray(x[label])
+        ax.plot(xs, ys, label=label, color=color_for(label, i), linewidth=1.4)
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend(loc="best")
+    return ax
+
+
+def hyperparameter_text(ax, text: str) -> None:
+    """Print the run's hyperparameters in the corner of a figure (a fair race states its settings)."""
+    ax.text(0.01, 0.01, text, transform=ax.transAxes, fontsize=8, family="monospace",
+            va="bottom", ha="left", bbox=dict(boxstyle="round", facecolor="white", alpha=0.8, linewidth=0))

@@ -1,0 +1,228 @@
+r"""Note 2's regularizers: the L2 and L1 penalties, inverted dropout, and decoupled weight decay.
+
+A penalty is added to the loss, :math:`L_\text{total} = L + \text{penalty}(w)`, so its gradient is
+added to the loss's gradient. Conventions differ for L2 (see :func:`l2_penalty`): note 2's
+:math:`\lambda \sum w^2` has gradient :math:`2\lambda w`, while PyTorch's ``weight_decay=λ`` adds
+:math:`\lambda\theta` to the gradient, i.e. the penalty :math:`\tfrac{\lambda}{2}\lVert\theta\rVert^2`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _checks
+
+
+# ---------------------------------------------------------------------------------------------------
+# Penalties
+# ---------------------------------------------------------------------------------------------------
+
+def l2_penalty(w, lam: float) -> float:
+    r"""L2 (ridge) penalty, note 2's convention.
+
+    .. math::
+        \lambda \sum_{i=1}^{n} w_i^2
+
+    PyTorch's ``weight_decay=λ`` corresponds to :math:`\tfrac{\lambda}{2}\lVert w\rVert^2` instead
+    (its gradient is :math:`\lambda w`); note 2's penalty with :math:`\lambda` equals PyTorch's with
+    :math:`2\lambda`.
+
+    Parameters
+    ----------
+    w : array_like
+        Parameters :math:`w` (any shape; the sum runs over all elements).
+    lam : float
+        Strength :math:`\lambda \ge 0`.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If ``lam`` is negative or not a finite number.
+    """
+    lam = _checks.non_negative("lam", lam)
+    w = _checks.float_array("w", w)
+    return float(lam * np.sum(w ** 2))
+
+
+def l2_penalty_grad(w, lam: float) -> np.ndarray:
+    r"""Gradient of :func:`l2_penalty`: it pulls every weight toward 0 in proportion to its size.
+
+    .. math::
+        \frac{\partial}{\partial w_i} \lambda \sum_j w_j^2 = 2 \lambda w_i
+    """
+    lam = _checks.non_negative("lam", lam)
+    w = _checks.float_array("w", w)
+    return 2 * lam * w
+
+
+def l1_penalty(w, lam: float) -> float:
+    r"""L1 (lasso) penalty, note 2's convention.
+
+    .. math::
+        \lambda \sum_{i=1}^{n} |w_i|
+
+    Parameters
+    ----------
+    w : array_like
+        Parameters :math:`w`.
+    lam : float
+        Strength :math:`\lambda \ge 0`.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If ``lam`` is negative or not a finite number.
+    """
+    lam = _checks.non_negative("lam", lam)
+    w = _checks.float_array("w", w)
+    return float(lam * np.sum(np.abs(w)))
+
+
+def l1_penalty_grad(w, lam: float) -> np.ndarray:
+    r"""A subgradient of :func:`l1_penalty`: a pull of constant size :math:`\lambda` toward 0.
+
+    .. math::
+        \frac{\partial}{\partial w_i} \lambda \sum_j |w_j| = \lambda\,\mathrm{sign}(w_i)
+
+    :math:`|w|` has no derivative at :math:`w = 0`; any value in :math:`[-\lambda, \lambda]` is a
+    subgradient there, and we use 0 (``np.sign(0) == 0``), so a weight at exactly 0 stays there.
+    """
+    lam = _checks.non_negative("lam", lam)
+    w = _checks.float_array("w", w)
+    return lam * np.sign(w)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Dropout
+# ---------------------------------------------------------------------------------------------------
+
+def dropout(x, p: float, rng: np.random.Generator | None, training: bool = True
+            ) -> tuple[np.ndarray, np.ndarray]:
+    r"""Inverted dropout: drop each unit with probability :math:`p`, scale the kept ones by :math:`1/(1-p)`.
+
+    .. math::
+        m_i \sim \mathrm{Bernoulli}(1 - p), \qquad y_i = \frac{m_i\, x_i}{1 - p}
+
+    Note 2 removes each neuron with probability :math:`p` during training. Scaling the survivors by
+    :math:`1/(1-p)` keeps the expectation, :math:`\mathbb{E}[y_i] = x_i`, so at evaluation time the
+    layer is simply the identity (PyTorch's ``nn.Dropout`` works the same way).
+
+    Parameters
+    ----------
+    x : array_like
+        Activations.
+    p : float
+        Probability of *dropping* a unit, in [0, 1]. ``p = 1`` drops everything: ``y`` is all zeros
+        (no division by zero).
+    rng : numpy.random.Generator
+        Source of the mask, ``mask = rng.random(x.shape) >= p``. While training it draws
+        ``x.size`` numbers for every ``p`` (so the stream does not depend on ``p``); when
+        ``training=False`` it is not used and may be ``None``.
+    training : bool
+        If False, return ``y = x`` (a copy) and an all-True mask, drawing no random numbers.
+
+    Returns
+    -------
+    y : ndarray
+        The output, shaped like ``x``.
+    mask : ndarray of bool
+        True for the units kept; pass it to :func:`dropout_grad` for the backward pass.
+
+    Raises
+    ------
+    ValueError
+        If ``p`` is outside [0, 1], or ``rng`` is not a ``numpy.random.Generator`` while training.
+
+    References
+    ----------
+    Srivastava et al. (2014), Dropout: a simple way to prevent neural networks from overfitting. JMLR 15.
+    """
+    x = _checks.float_array("x", x)
+    p = _checks.in_unit_interval("p", p, closed=True)
+    if not training:
+        return x.copy(), np.ones(x.shape, dtype=bool)
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    mask = rng.random(x.shape) >= p
+    if p == 1:  # every unit dropped; 1/(1-p) would divide by zero
+        return np.zeros_like(x), mask
+    return x * mask / (1 - p), mask
+
+
+def dropout_grad(dy, mask, p: float) -> np.ndarray:
+    r"""Backward pass of :func:`dropout`: the gradient flows only through the kept units, scaled.
+
+    .. math::
+        \frac{\partial L}{\partial x_i} = \frac{m_i}{1 - p} \frac{\partial L}{\partial y_i}
+
+    (all zeros for :math:`p = 1`). ``mask`` and ``p`` must be the ones the forward pass used.
+
+    Raises
+    ------
+    ValueError
+        If ``p`` is outside [0, 1], ``mask`` is not boolean, or the shapes of ``dy`` and ``mask`` differ.
+    """
+    dy = _checks.float_array("dy", dy)
+    p = _checks.in_unit_interval("p", p, closed=True)
+    mask = np.asarray(mask)
+    if mask.dtype != bool:
+        raise ValueError(f"mask must be a boolean array (as returned by dropout), got dtype {mask.dtype}")
+    _checks.same_shape("dy", dy, "mask", mask)
+    if p == 1:
+        return np.zeros_like(dy)
+    return dy * mask / (1 - p)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Decoupled weight decay
+# ---------------------------------------------------------------------------------------------------
+
+def decoupled_weight_decay(theta: np.ndarray, lr: float, weight_decay: float) -> np.ndarray:
+    r"""Decoupled weight decay, in place: shrink the parameters directly, outside the gradient.
+
+    .. math::
+        \theta \leftarrow \theta - \eta\,\mathrm{wd}\,\theta = (1 - \eta\,\mathrm{wd})\,\theta
+
+    AdamW (Loshchilov & Hutter 2019) applies this next to the optimizer's step instead of adding an L2
+    gradient :math:`\mathrm{wd}\,\theta` (PyTorch's ``weight_decay``, the penalty
+    :math:`\tfrac{\mathrm{wd}}{2}\lVert\theta\rVert^2`; note 2's :math:`\lambda\sum w^2` has gradient
+    :math:`2\lambda w`). For plain SGD the two are the same; for Adam they differ, because Adam
+    divides the L2 gradient by :math:`\sqrt{\hat{v}}` while the decoupled decay is not rescaled.
+    Computed as ``theta *= 1 - lr * weight_decay``, the order of operations PyTorch's AdamW uses.
+
+    Parameters
+    ----------
+    theta : ndarray of float
+        Parameters, updated **in place**.
+    lr : float
+        Learning rate :math:`\eta > 0`.
+    weight_decay : float
+        Decay :math:`\mathrm{wd} \ge 0`.
+
+    Returns
+    -------
+    ndarray
+        ``theta`` itself.
+
+    Raises
+    ------
+    ValueError
+        If ``theta`` is not a float ndarray, ``lr`` is not > 0 or ``weight_decay`` is negative.
+
+    References
+    ----------
+    Loshchilov & Hutter (2019), Decoupled weight decay regularization. ICLR.
+    """
+    if not isinstance(theta, np.ndarray) or not np.issubdtype(theta.dtype, np.floating):
+        raise ValueError("theta must be a floating-point numpy array (it is updated in place)")
+    lr = _checks.positive("lr", lr)
+    weight_decay = _checks.non_negative("weight_decay", weight_decay)
+    np.multiply(theta, 1 - lr * weight_decay, out=theta)
+    return theta
