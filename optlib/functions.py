@@ -24,7 +24,6 @@ __all__ = [
 
 
 class TestFunction:
-    __test__ = False  # not a pytest test class, despite its name
     r"""Base class of the test functions: checks the point, then calls the formula.
 
     Subclasses implement ``_value(x)``, ``_grad(x)`` and ``_hessian(x)`` for ``x`` of shape
@@ -42,6 +41,8 @@ class TestFunction:
     start : ndarray
         A classic start point.
     """
+
+    __test__ = False  # not a pytest test class, despite its name
 
     __test__ = False  # not a pytest test class, despite the name
 
