@@ -6,6 +6,9 @@ BIN    := $(VENV)/bin
 TORCH  ?= 0
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg
 HTML   := _build/html
+# One BLAS thread: the notebooks' small matrix products are slower, and their timings erratic, with more.
+OPENBLAS_NUM_THREADS ?= 1
+export OPENBLAS_NUM_THREADS
 
 .PHONY: help book test test-unit test-notebooks test-build test-site lab outputs bench vendor clean
 

@@ -44,8 +44,6 @@ class TestFunction:
 
     __test__ = False  # not a pytest test class, despite its name
 
-    __test__ = False  # not a pytest test class, despite the name
-
     name = "function"
     dim = 2
     domain: tuple = ((-2.0, 2.0), (-2.0, 2.0))

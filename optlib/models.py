@@ -70,8 +70,8 @@ class Model:
 
     def loss(self, X, y, params=None) -> float:
         """The loss at ``params`` (``model.params`` by default), in evaluation mode (no dropout)."""
-        params = self.params if params is None else params
-        return self.loss_and_grad(params, X, y, training=False)[0]
+        params = self._check_params(self.params if params is None else params)
+        return float(self._data_loss(params, self._check_X(X), y))  # a forward pass only
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.n_params} params)"
@@ -115,6 +115,9 @@ class LinearRegression(Model):
         return self._predict(self.params, self._check_X(X))
 
     predict = forward
+
+    def _data_loss(self, params, X, y):
+        return mse(self._predict(params, X), y)
 
     def loss_and_grad(self, params, X, y, rng=None, training=True):
         """(loss, flat gradient) at ``params``. ``rng`` and ``training`` are accepted and unused."""
@@ -176,6 +179,9 @@ class SoftmaxRegression(Model):
     def predict(self, X) -> np.ndarray:
         """The most probable class of each example, shape (n,)."""
         return np.argmax(self.forward(X), axis=1)
+
+    def _data_loss(self, params, X, y):
+        return softmax_cross_entropy(self._logits(params, X), y)
 
     def loss_and_grad(self, params, X, y, rng=None, training=True):
         """(loss, flat gradient) at ``params``; ``y`` holds integer labels. ``rng``, ``training`` unused."""
@@ -340,6 +346,10 @@ class MLP(Model):
         if y.ndim == 1 and out.shape[1] == 1:
             y = y[:, None]
         return mse(out, y), mse_grad(out, y)
+
+    def _data_loss(self, params, X, y):
+        out = self._forward(params, X.astype(params.dtype, copy=False), False, None)[0]
+        return self._loss_and_output_grad(out, y)[0]
 
     def forward(self, X, training: bool = False, rng=None) -> np.ndarray:
         r"""The network's output :math:`z_L` (logits, or regression values), shape (n, n_outputs).

@@ -211,3 +211,19 @@ def test_mlp_matches_torch(activation, loss):
     for (gW, gb), lin in zip(model.layers(grad), layers):
         np.testing.assert_allclose(gW, lin.weight.grad.numpy().T, rtol=1e-10, atol=1e-14)
         np.testing.assert_allclose(gb, lin.bias.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: LinearRegression(3, seed=1),
+    lambda: SoftmaxRegression(3, k=4, seed=1),
+    lambda: MLP([3, 8, 8, 4], activation="tanh", dropout=0.5, seed=1),
+    lambda: MLP([3, 8, 1], activation="relu", loss="mse", seed=1),
+])
+def test_forward_only_loss_equals_the_loss_of_loss_and_grad(make):
+    model = make()
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(11, 3))
+    k = getattr(model, "k", None) or (model.sizes[-1] if isinstance(model, MLP) else None)
+    y = rng.integers(0, k, 11) if k and getattr(model, "loss_name", "softmax_ce") == "softmax_ce" else rng.normal(size=11)
+    other = model.params + 0.1 * rng.normal(size=model.n_params)
+    assert model.loss(X, y, params=other) == model.loss_and_grad(other, X, y, training=False)[0]
