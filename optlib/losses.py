@@ -156,7 +156,8 @@ def cross_entropy(y_prob, y_true) -> float:
     """
     y_prob = _probabilities(y_prob)
     y = _targets("y_prob", y_prob, y_true)
-    return float(-np.sum(y * np.log(_floored(y_prob))) / y_prob.shape[0])
+    # 0.0 - sum, not -sum: a perfect prediction gives 0.0, not -0.0
+    return float(0.0 - np.sum(y * np.log(_floored(y_prob))) / y_prob.shape[0])
 
 
 def cross_entropy_grad(y_prob, y_true) -> np.ndarray:

@@ -30,7 +30,7 @@ from . import _checks
 Schedule = Callable[[int], float]
 LearningRate = Union[float, Schedule]
 
-#: Bytes of one block of the blocked update: small enough that the blocks of every operand stay in the
+#: Bytes of one block of the blocked update; small enough that the blocks of every operand stay in the
 #: L2 cache, large enough that numpy's per-call overhead is small (see benchmarks/).
 BLOCK_BYTES = 256 * 1024
 
@@ -100,7 +100,7 @@ class Optimizer:
     # --- learning rate: a float > 0 or a schedule t -> float ----------------------------------------
     @property
     def lr(self) -> LearningRate:
-        """The learning rate: a float > 0, or a schedule (a callable of the step index t = 0, 1, ...)."""
+        """The learning rate, a float > 0, or a schedule (a callable of the step index t = 0, 1, ...)."""
         return self._lr
 
     @lr.setter

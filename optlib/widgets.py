@@ -1,7 +1,7 @@
 """Explorers: sliders for hyperparameters and a figure that follows, with or without a kernel.
 
 :func:`explorer` draws every combination of the slider values ahead of time and links each slider to
-a :class:`ipywidgets.Stack` of the pictures with :func:`ipywidgets.jslink`. The link runs in the
+a :class:`!ipywidgets.Stack` of the pictures with :func:`!ipywidgets.jslink`. The link runs in the
 browser, so the same widget works in Jupyter, in Binder and on the static website, where there is no
 kernel: a slider never does nothing. :func:`live_explorer` is the kernel-only form with continuous
 sliders, for readers running the notebook.

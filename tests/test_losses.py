@@ -302,3 +302,9 @@ def test_hinge_bad_input(fn):
         fn(np.zeros(3), np.array([1.0, 0.0, -1.0]))
     with pytest.raises(ValueError, match="scores and y_true"):
         fn(np.zeros(3), np.ones(2))
+
+
+def test_cross_entropy_of_a_perfect_prediction_is_plus_zero():
+    import math
+    value = cross_entropy(np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([0, 1]))
+    assert value == 0 and math.copysign(1, value) == 1  # prints as 0.0, not -0.0
