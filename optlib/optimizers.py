@@ -119,6 +119,12 @@ class Optimizer:
         """Bytes held in state arrays (note 1's memory(u), memory(cache)); 0 before the first step."""
         return sum(getattr(self, n).nbytes for n in self._state_names if getattr(self, n) is not None)
 
+    @property
+    def scratch_nbytes(self) -> int:
+        """Bytes of the fixed scratch buffer the blocked update works in (at most a few blocks, whatever
+        the number of parameters); 0 before the first step."""
+        return 0 if self._scratch is None else self._scratch.nbytes
+
     def reset(self) -> None:
         """Forget the state and the step count (the hyperparameters stay)."""
         self.t = 0

@@ -47,7 +47,8 @@ class History:
         Cumulative wall-clock seconds spent in the updates (``time.perf_counter``); the end-of-epoch
         evaluation is not timed, as it is the same for every batch size.
     lr : list of float
-        Learning rate of the epoch's last update.
+        Learning rate of the epoch's last update, recorded before ``schedule.step`` may lower it
+        (the rate after each plateau decision is in ``schedule.history``).
     penalty : list of float
         The penalty :math:`\lambda \sum w^2` or :math:`\lambda \sum |w|` at the end of each epoch
         (0 without one).

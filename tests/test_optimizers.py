@@ -440,3 +440,13 @@ def test_any_lr_below_two_over_L_decreases_a_convex_quadratic(eigs, frac, seed):
     before = f(x)
     SGD(lr).step(x, lambda y: A @ y)
     assert f(x) < before
+
+
+@pytest.mark.parametrize("cls", list(opt_module.OPTIMIZERS.values()))
+def test_scratch_is_a_few_blocks_whatever_the_size(cls):
+    sizes = []
+    for n in (10**5, 10**6):
+        opt = cls(0.1)
+        opt.step(np.zeros(n), lambda x: x + 1)
+        sizes.append(opt.scratch_nbytes)
+    assert sizes[0] == sizes[1] <= 2 * opt_module.BLOCK_BYTES
