@@ -34,11 +34,17 @@ $(VENV)/.test-deps: tests/requirements.txt tests/requirements-torch.txt $(VENV)/
 	@touch $@
 
 # --- the book -----------------------------------------------------------------------------------------
+# MathJax, RequireJS and the widget manager from the npm registry into _vendor/ (served by the site itself)
 vendor: $(VENV)/.book-deps
 	@$(BIN)/python .ci/vendor.py
 
+# (repeats vendor.py's warning after the long build log, if the pages load from CDNs)
+CDN_WARNING = @grep -qs '"mode": "cdn"' _vendor/site/vendor/manifest.json && \
+	echo "WARNING: could not vendor MathJax/widgets: pages will load them from CDNs (see make vendor)" >&2 || true
+
 book: $(VENV)/.book-deps vendor
 	$(BIN)/jupyter-book build . --all
+	$(CDN_WARNING)
 	@echo "Open $(CURDIR)/$(HTML)/index.html"
 
 # --- tests --------------------------------------------------------------------------------------------
@@ -49,13 +55,15 @@ test-unit: $(VENV)/.test-deps
 	$(BIN)/python -m pytest tests -q --ignore=tests/site
 
 test-notebooks: $(VENV)/.test-deps
-	$(BIN)/python -m pytest $(NBVAL) chapters -q -p no:randomly --durations=0
+	$(BIN)/python -m pytest $(NBVAL) chapters -q --durations=0
 
 test-build: $(VENV)/.test-deps vendor
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
+	$(CDN_WARNING)
 
+# every page of $(HTML) in headless Chromium (built by test-build); screenshots in test-artifacts/
 test-site: $(VENV)/.test-deps
-	$(BIN)/python -m pytest tests/site -q
+	$(BIN)/python -m pytest tests/site -q --durations=5
 
 # --- working on the book ------------------------------------------------------------------------------
 lab: $(VENV)/.book-deps
