@@ -27,7 +27,7 @@ def use_style() -> None:
 
 def color_for(label: str, index: int = 0) -> str:
     """The book's colour for an optimizer name (the first word of ``label``), else a cycle colour."""
-    name = label.split()[0] if label else ""
+    name = label.split()[0].rstrip(":,;()") if label else ""
     return COLORS.get(name, f"C{index % 10}")
 
 
