@@ -181,7 +181,7 @@ def resolve(dotted: str):
 def collect_test_names() -> dict:
     """tests/<file> -> the names of its test functions (``Class::test_x`` for methods), read with ast."""
     found = {}
-    for path in sorted((ROOT / "tests").glob("test_*.py")):
+    for path in sorted((ROOT / "tests").rglob("test_*.py")):
         names = set()
         for node in ast.parse(path.read_text(encoding="utf-8")).body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test"):
@@ -189,7 +189,7 @@ def collect_test_names() -> dict:
             elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
                 names.update(f"{node.name}::{m.name}" for m in node.body
                              if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef)) and m.name.startswith("test"))
-        found[f"tests/{path.name}"] = names
+        found[path.relative_to(ROOT).as_posix()] = names
     return found
 
 
