@@ -177,12 +177,13 @@ class Optimizer:
 
     def _apply(self, flat_theta: np.ndarray, flat_g: np.ndarray, lr: float) -> None:
         states = [getattr(self, n).reshape(-1) for n in self._state_names]
-        size = self._scratch.shape[1]
-        for lo in range(0, flat_theta.size, size):
-            hi = min(lo + size, flat_theta.size)
-            scratch = [s[: hi - lo] for s in self._scratch]
-            self._update_block(flat_theta[lo:hi], flat_g[lo:hi], lr, *[s[lo:hi] for s in states],
-                               scratch=scratch)
+        n, size = flat_theta.size, self._scratch.shape[1]
+        full_scratch = list(self._scratch)  # views of the whole buffers, for every block but the last
+        update = self._update_block
+        for lo in range(0, n, size):
+            hi = lo + size
+            scratch = full_scratch if hi <= n else [s[: n - lo] for s in self._scratch]
+            update(flat_theta[lo:hi], flat_g[lo:hi], lr, *[s[lo:hi] for s in states], scratch=scratch)
 
     def _update_block(self, theta, g, lr, *state, scratch):
         raise NotImplementedError
