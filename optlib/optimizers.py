@@ -335,6 +335,11 @@ class Nesterov(Optimizer):
     PyTorch's ``SGD(nesterov=True)`` runs the same method on the shifted variable
     :math:`\phi_t = \theta_t - \mu u_t` (its parameters are note 1's look-ahead points).
 
+    Stability: on a quadratic with curvature :math:`\lambda` it converges for
+    :math:`\alpha\lambda < 2(1 + \mu)/(1 + 2\mu)`, a narrower range than heavy-ball
+    :class:`Momentum`'s :math:`\alpha\lambda < 2(1 + \mu)` (both from where a root of the iteration's
+    characteristic polynomial crosses :math:`-1`).
+
     Parameters
     ----------
     lr : float or schedule

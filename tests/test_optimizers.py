@@ -450,3 +450,19 @@ def test_scratch_is_a_few_blocks_whatever_the_size(cls):
         opt.step(np.zeros(n), lambda x: x + 1)
         sizes.append(opt.scratch_nbytes)
     assert sizes[0] == sizes[1] <= 2 * opt_module.BLOCK_BYTES
+
+
+@pytest.mark.parametrize("mu", [0.0, 0.5, 0.9])
+def test_stability_limits_on_a_quadratic(mu):
+    # E = lam/2 theta^2: heavy ball converges for lr*lam < 2(1+mu), Nesterov for lr*lam < 2(1+mu)/(1+2mu)
+    lam = 3.0
+    limits = {Momentum: 2 * (1 + mu), Nesterov: 2 * (1 + mu) / (1 + 2 * mu)}
+    for cls, limit in limits.items():
+        finals = []
+        for factor in (0.98, 1.02):
+            theta = np.array([1.0])
+            opt = cls(factor * limit / lam, mu=mu)
+            for _ in range(3000):
+                opt.step(theta, lambda x: lam * x)
+            finals.append(abs(theta[0]))
+        assert finals[0] < 1e-3 and finals[1] > 1e3, (cls.__name__, finals)
