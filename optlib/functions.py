@@ -180,7 +180,7 @@ class Booth(TestFunction):
         f(x, y) = (x + 2y - 7)^2 + (2x + y - 5)^2 ,
 
     whose Hessian is constant, :math:`\begin{pmatrix} 10 & 8 \\ 8 & 10 \end{pmatrix}`, with
-    eigenvalues :math:`\mu = 2` and :math:`L = 18`.
+    eigenvalues :math:`m = 2` and :math:`L = 18`.
     """
 
     name = "booth"
@@ -312,7 +312,8 @@ class Quadratic(TestFunction):
         f(x) = \tfrac12 x^\top A x - b^\top x, \qquad \nabla f(x) = A x - b, \qquad \nabla^2 f = A .
 
     Gradient descent converges on it exactly when :math:`0 < \eta < 2 / L`, with :math:`L` the
-    largest eigenvalue of :math:`A`; :math:`\mu` is the smallest.
+    largest eigenvalue of :math:`A`; :math:`m` is the smallest (not :math:`\mu`, which the notes use
+    for momentum).
 
     Parameters
     ----------
@@ -326,7 +327,7 @@ class Quadratic(TestFunction):
     Attributes
     ----------
     A, b : ndarray
-    L, mu : float
+    L, m : float
         Largest and smallest eigenvalue of ``A``.
     minima : list of ndarray
         ``[solve(A, b)]`` if ``A`` is positive definite, else ``[]``.
@@ -351,8 +352,8 @@ class Quadratic(TestFunction):
             raise ValueError(f"b must have shape ({n},) to match A, got {b.shape}")
         self.A, self.b, self.dim = A, b, n
         eigenvalues = np.linalg.eigvalsh(A)
-        self.mu, self.L = float(eigenvalues[0]), float(eigenvalues[-1])
-        self.minima = [np.linalg.solve(A, b)] if self.mu > 0 else []
+        self.m, self.L = float(eigenvalues[0]), float(eigenvalues[-1])
+        self.minima = [np.linalg.solve(A, b)] if self.m > 0 else []
         centre = self.minima[0] if self.minima else np.zeros(n)
         if start is None:
             start = centre + 1.0
@@ -382,7 +383,7 @@ class Quadratic(TestFunction):
                                self.A.shape + x.shape[1:]).copy()
 
     def __repr__(self) -> str:
-        return f"<Quadratic n={self.dim} mu={self.mu:.4g} L={self.L:.4g}>"
+        return f"<Quadratic n={self.dim} m={self.m:.4g} L={self.L:.4g}>"
 
 
 def quadratic(A, b=None, start=None) -> Quadratic:

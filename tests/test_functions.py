@@ -98,7 +98,7 @@ def test_listed_minima_locations():
 def test_booth_hessian_and_quadratic_attributes():
     np.testing.assert_array_equal(booth.hessian(np.array([0.3, -2.0])), [[10, 8], [8, 10]])
     q = quadratic([[10.0, 8.0], [8.0, 10.0]], [34.0, 38.0])  # booth minus its constant term
-    assert (q.mu, q.L) == pytest.approx((2.0, 18.0), rel=1e-14)
+    assert (q.m, q.L) == pytest.approx((2.0, 18.0), rel=1e-14)
     np.testing.assert_allclose(q.minima[0], [1.0, 3.0], rtol=1e-14)
     x = np.array([0.7, -1.2])
     assert q(x) + 74 == pytest.approx(booth(x), rel=1e-14)  # booth = q + 7^2 + 5^2
@@ -109,7 +109,7 @@ def test_booth_hessian_and_quadratic_attributes():
 def test_quadratic_value_formula_and_indefinite_minima():
     A = np.array([[1.0, 2.0], [2.0, 1.0]])  # eigenvalues -1 and 3: a saddle
     q = quadratic(A, [1.0, 0.0])
-    assert q.minima == [] and q.mu == pytest.approx(-1.0) and q.L == pytest.approx(3.0)
+    assert q.minima == [] and q.m == pytest.approx(-1.0) and q.L == pytest.approx(3.0)
     x = np.array([0.5, -2.0])
     assert q(x) == pytest.approx(0.5 * x @ A @ x - x[0], rel=1e-15)
     assert quadratic(np.eye(3)).minima[0].tolist() == [0.0, 0.0, 0.0]  # b defaults to 0
