@@ -440,6 +440,40 @@ class MinimizeResult:
                 f"final={np.array2string(self.final, precision=4)}, loss={self.loss[-1]:.4g})")
 
 
+def numerical_grad(f, x, h: float = 1e-6) -> np.ndarray:
+    r"""The gradient of a scalar function by central differences: the check of every hand-written gradient.
+
+    .. math::
+
+        \frac{\partial f}{\partial x_i} \approx \frac{f(x + h e_i) - f(x - h e_i)}{2h},
+
+    with :math:`e_i` the :math:`i`-th unit vector and an error of order :math:`h^2`. It costs two
+    evaluations of ``f`` per coordinate, so it is for checking, not for training.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x)`` returns a number.
+    x : array_like
+        The point (any shape); not modified.
+    h : float
+        The step, > 0.
+
+    Returns
+    -------
+    ndarray
+        The estimate, of ``x``'s shape (float64 unless ``x`` is another float type).
+    """
+    h = _checks.positive("h", h)
+    x = _checks.float_array("x", x)
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        step = np.zeros_like(x)
+        step[i] = h
+        grad[i] = (f(x + step) - f(x - step)) / (2 * h)
+    return grad
+
+
 def minimize(f, x0, optimizer, steps: int) -> MinimizeResult:
     r"""Run ``optimizer`` on ``f`` for ``steps`` steps from ``x0``; stop early if the path blows up.
 

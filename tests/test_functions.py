@@ -213,3 +213,12 @@ def test_every_named_function_has_its_plotting_attributes():
         (x0, x1), (y0, y1) = f.domain
         assert x0 < f.start[0] < x1 and y0 < f.start[1] < y1
         assert f.name in repr(f)
+
+
+def test_numerical_grad_against_a_closed_form():
+    from optlib.functions import numerical_grad
+    x = np.array([[0.5, -1.0], [2.0, 0.1]])
+    np.testing.assert_allclose(numerical_grad(lambda v: np.sum(v**3), x), 3 * x**2, rtol=1e-8)
+    np.testing.assert_array_equal(x, [[0.5, -1.0], [2.0, 0.1]])  # the point is not modified
+    with pytest.raises(ValueError, match="h"):
+        numerical_grad(lambda v: 0.0, x, h=0)

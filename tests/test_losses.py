@@ -6,21 +6,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from optlib.functions import numerical_grad
 from optlib.losses import (cross_entropy, cross_entropy_grad, hinge, hinge_grad, log_softmax, mse, mse_grad,
                            softmax, softmax_cross_entropy, softmax_cross_entropy_grad)
 
 SHAPES = [(1, 1), (4, 3), (7, 5), (10, 2)]
 
 
-def numerical_grad(f, x, h=1e-6):
-    """Central finite differences of a scalar function, one coordinate at a time."""
-    g = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        xp, xm = x.copy(), x.copy()
-        xp[i] += h
-        xm[i] -= h
-        g[i] = (f(xp) - f(xm)) / (2 * h)
-    return g
 
 
 def random_probs(rng, shape, low=0.05):

@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from optlib.functions import numerical_grad
 from optlib.models import MLP, LinearRegression, SoftmaxRegression
 
 RNG = np.random.default_rng(0)
@@ -10,21 +11,13 @@ LABELS3 = np.array([0, 1, 2, 0, 1, 2, 2, 1, 0])
 TARGETS = RNG.standard_normal(9)
 
 
-def _fd_grad(loss, theta, h=1e-6):
-    """Central finite differences of loss(theta) in every coordinate."""
-    grad = np.empty_like(theta)
-    for i in range(theta.size):
-        e = np.zeros_like(theta)
-        e[i] = h
-        grad[i] = (loss(theta + e) - loss(theta - e)) / (2 * h)
-    return grad
 
 
 def _check_gradient(model, X, y, **kwargs):
     theta = model.params + 0.1 * np.random.default_rng(1).standard_normal(model.n_params)  # not params
     loss, grad = model.loss_and_grad(theta, X, y, **kwargs)
     assert grad.shape == theta.shape == (model.n_params,)
-    fd = _fd_grad(lambda t: model.loss_and_grad(t, X, y, **kwargs)[0], theta)
+    fd = numerical_grad(lambda t: model.loss_and_grad(t, X, y, **kwargs)[0], theta)
     np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-8)
     return loss
 

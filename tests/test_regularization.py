@@ -4,18 +4,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from optlib.functions import numerical_grad
 from optlib.regularization import (decoupled_weight_decay, dropout, dropout_grad, l1_penalty, l1_penalty_grad,
                                    l2_penalty, l2_penalty_grad)
 
 
-def numerical_grad(f, x, h=1e-6):
-    g = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        xp, xm = x.copy(), x.copy()
-        xp[i] += h
-        xm[i] -= h
-        g[i] = (f(xp) - f(xm)) / (2 * h)
-    return g
 
 
 # --- penalties ----------------------------------------------------------------------------------------
