@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 # TORCH=1 also installs torch (CPU) so the tests compare optlib with torch.optim; CI sets it.
 TORCH  ?= 0
+# one stamp per TORCH value, so `make test TORCH=1` after `make test` still installs torch
+TEST_DEPS := $(VENV)/.test-deps-torch$(TORCH)
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg
 HTML   := _build/html
 # One BLAS thread: the notebooks' small matrix products are slower, and their timings erratic, with more.
@@ -28,7 +30,7 @@ $(VENV)/.book-deps: requirements.txt pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt
 	@touch $@
 
-$(VENV)/.test-deps: tests/requirements.txt tests/requirements-torch.txt $(VENV)/.book-deps
+$(TEST_DEPS): tests/requirements.txt tests/requirements-torch.txt $(VENV)/.book-deps
 	$(BIN)/pip install --quiet -r tests/requirements.txt
 	@if [ "$(TORCH)" = "1" ]; then $(BIN)/pip install --quiet -r tests/requirements-torch.txt; fi
 	@touch $@
@@ -50,19 +52,18 @@ book: $(VENV)/.book-deps vendor
 # --- tests --------------------------------------------------------------------------------------------
 test: test-unit test-notebooks test-build test-site
 
-test-unit: $(VENV)/.test-deps
-	@if [ "$(TORCH)" = "1" ]; then $(BIN)/pip install --quiet -r tests/requirements-torch.txt; fi
+test-unit: $(TEST_DEPS)
 	$(BIN)/python -m pytest tests -q --ignore=tests/site
 
-test-notebooks: $(VENV)/.test-deps
+test-notebooks: $(TEST_DEPS)
 	$(BIN)/python -m pytest $(NBVAL) chapters -q --durations=0
 
-test-build: $(VENV)/.test-deps vendor
+test-build: $(TEST_DEPS) vendor
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
 	$(CDN_WARNING)
 
 # every page of $(HTML) in headless Chromium (built by test-build); screenshots in test-artifacts/
-test-site: $(VENV)/.test-deps
+test-site: $(TEST_DEPS)
 	$(BIN)/python -m pytest tests/site -q --durations=5
 
 # --- working on the book ------------------------------------------------------------------------------
@@ -72,7 +73,7 @@ lab: $(VENV)/.book-deps
 outputs: $(VENV)/.book-deps
 	$(BIN)/jupyter execute --inplace chapters/*.ipynb
 
-bench: $(VENV)/.test-deps
+bench: $(TEST_DEPS)
 	$(BIN)/python benchmarks/bench_optimizers.py
 
 clean:
