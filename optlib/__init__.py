@@ -14,7 +14,7 @@ from .losses import (cross_entropy, cross_entropy_grad, hinge, hinge_grad, log_s
                      softmax_cross_entropy, softmax_cross_entropy_grad)
 from .models import MLP, LinearRegression, SoftmaxRegression
 from .optimizers import (OPTIMIZERS, SGD, Adagrad, Adam, EMAMomentum, Momentum, Nesterov, Optimizer, RMSProp,
-                         bias_correction, ema_, scaled_by_rms_)
+                         all_finite, bias_correction, ema_, scaled_by_rms_)
 from .regularization import (decoupled_weight_decay, dropout, dropout_grad, l1_penalty, l1_penalty_grad,
                              l2_penalty, l2_penalty_grad)
 from .schedules import ReduceLROnPlateau, constant, exponential_decay, step_decay

@@ -44,6 +44,7 @@ def ema_(avg: np.ndarray, x: np.ndarray, decay: float, scratch: np.ndarray) -> n
 
     The one moving average of the course: note 2's momentum :math:`v`, RMSProp's :math:`E[g^2]` and
     both of Adam's moments are this update. Same operations as ``decay * avg + (1 - decay) * x``.
+    ``scratch`` may be ``x`` itself when ``x`` is not needed afterwards (it is then overwritten).
     """
     np.multiply(avg, decay, out=avg)
     np.multiply(x, 1 - decay, out=scratch)
@@ -157,11 +158,7 @@ class Optimizer:
         if g.shape != theta.shape:
             raise ValueError(f"grad_fn returned shape {g.shape}, expected theta's shape {theta.shape}")
         flat = g.reshape(-1)
-        # One dot product reads g once, with no temporary: a nan or inf anywhere makes g.g non-finite.
-        # It can also overflow for huge finite entries; only then is g checked entry by entry.
-        with np.errstate(over="ignore", invalid="ignore"):
-            square_norm = np.dot(flat, flat)
-        if not np.isfinite(square_norm) and not _all_finite_blocked(flat):
+        if not all_finite(flat):
             raise FloatingPointError(f"gradient at step {self.t} is not finite (nan or inf); "
                                      "theta was left unchanged")
         return flat
@@ -197,10 +194,21 @@ class Optimizer:
         return {"lr": self.lr}
 
 
-def _all_finite_blocked(g: np.ndarray) -> bool:
-    """True if every entry of g is finite, checked a block at a time (no g-sized temporary)."""
-    flat = g.reshape(-1)
-    size = max(1, BLOCK_BYTES // max(g.itemsize, 1))
+def all_finite(x: np.ndarray) -> bool:
+    r"""True if no entry of ``x`` is nan or :math:`\pm\infty`; reads ``x`` once, with no temporary.
+
+    Every ``step`` calls it on the gradient before writing anything, so that a refused step leaves
+    :math:`\theta` and the state as they were. One dot product :math:`x \cdot x = \sum_i x_i^2` is
+    finite whenever every :math:`x_i` is, unless the sum overflows: only then (huge but finite
+    entries) is ``x`` checked entry by entry, a block of :data:`BLOCK_BYTES` at a time. The check
+    costs one more read of the gradient per step, the price of that guarantee
+    (``benchmarks/results.md`` measures it).
+    """
+    flat = np.asarray(x).reshape(-1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.dot(flat, flat)):
+            return True
+    size = max(1, BLOCK_BYTES // max(flat.itemsize, 1))
     return all(np.isfinite(flat[lo:lo + size]).all() for lo in range(0, flat.size, size))
 
 
@@ -467,7 +475,6 @@ class RMSProp(Optimizer):
     """
 
     _state_names = ("cache",)
-    _scratch_buffers = 2
 
     def __init__(self, lr: LearningRate, beta: float = 0.9, eps: float = 1e-8, eps_inside_sqrt: bool = False):
         self.beta = _checks.in_unit_interval("beta", beta)
@@ -481,9 +488,9 @@ class RMSProp(Optimizer):
         return {"lr": self.lr, "beta": self.beta, "eps": self.eps, "eps_inside_sqrt": self.eps_inside_sqrt}
 
     def _update_block(self, theta, g, lr, cache, *, scratch):
-        g2, tmp = scratch
-        np.multiply(g, g, out=g2)
-        ema_(cache, g2, self.beta, tmp)               # cache = beta * cache + (1 - beta) * g**2
+        tmp, = scratch
+        np.multiply(g, g, out=tmp)
+        ema_(cache, tmp, self.beta, tmp)              # cache = beta * cache + (1 - beta) * g**2
         scaled_by_rms_(g, cache, self.eps, out=tmp, eps_inside_sqrt=self.eps_inside_sqrt)
         np.multiply(lr, tmp, out=tmp)
         np.subtract(theta, tmp, out=theta)
@@ -551,7 +558,7 @@ class Adam(Optimizer):
         a, b = scratch
         ema_(m, g, self.beta1, a)                     # m = beta1 * m + (1 - beta1) * g
         np.multiply(g, g, out=b)
-        ema_(v, b, self.beta2, a)                     # v = beta2 * v + (1 - beta2) * g**2
+        ema_(v, b, self.beta2, b)                     # v = beta2 * v + (1 - beta2) * g**2
         if self.bias_correction:
             np.divide(v, self._bc2, out=b)            # v_hat = v / (1 - beta2**t)
             np.sqrt(b, out=b)

@@ -285,17 +285,24 @@ def test_peak_memory_of_a_step_is_bounded(cls):
         np.multiply(x, 2.0, out=g_buffer)
         return g_buffer
 
+    def allocated_during(fn):
+        tracemalloc.start()
+        try:
+            tracemalloc.reset_peak()
+            before, _ = tracemalloc.get_traced_memory()
+            fn()
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        return peak - before
+
     opt = cls(1e-3)
-    opt.step(theta, grad)  # the first step creates the state
-    tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        before, _ = tracemalloc.get_traced_memory()
-        opt.step(theta, grad)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert peak - before <= 1 << 20, f"{cls.__name__} allocated {(peak - before) / 2**20:.1f} MiB during a step"
+    first = allocated_during(lambda: opt.step(theta, grad))  # creates the state and the scratch
+    later = allocated_during(lambda: opt.step(theta, grad))
+    assert later <= 1 << 20, f"{cls.__name__} allocated {later / 2**20:.1f} MiB during a step"
+    # the first step: the state (note 1's memory line), the fixed scratch, and nothing parameter-sized
+    assert opt.scratch_nbytes <= 2 * opt_module.BLOCK_BYTES
+    assert first - opt.state_nbytes - opt.scratch_nbytes <= 64 << 10
 
 
 def test_state_nbytes_matches_note1_memory_lines():
@@ -380,6 +387,42 @@ def test_non_finite_gradient_is_refused_and_nothing_changes(cls, bad, at_step):
     assert opt.t == at_step
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_all_finite_finds_one_bad_entry_anywhere(dtype, bad):
+    n = 3 * opt_module.BLOCK_BYTES // np.dtype(dtype).itemsize + 5  # several blocks and a short one
+    x = np.ones(n, dtype=dtype)
+    assert opt_module.all_finite(x)
+    for where in (0, n // 2, n - 1):
+        y = x.copy()
+        y[where] = bad
+        assert not opt_module.all_finite(y)
+
+
+def test_all_finite_when_the_square_norm_overflows():
+    big = np.finfo(np.float32).max
+    x = np.full(10, big, dtype=np.float32)  # x . x overflows to inf, yet every entry is finite
+    with np.errstate(over="ignore"):
+        assert not np.isfinite(np.dot(x, x))
+    assert opt_module.all_finite(x)
+    x[-1] = np.inf
+    assert not opt_module.all_finite(x)
+    assert opt_module.all_finite(np.array([]))
+
+
+def test_all_finite_allocates_no_copy_of_its_input():
+    x = np.full(1_000_000, 1e300)  # overflowing square norm: the block-by-block path
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        before, _ = tracemalloc.get_traced_memory()
+        assert opt_module.all_finite(x)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak - before <= opt_module.BLOCK_BYTES
+
+
 def test_huge_but_finite_gradient_is_accepted():
     theta = np.zeros(4)
     SGD(1e-300).step(theta, lambda x: np.full(4, 1e308))  # the sum overflows; every entry is finite
@@ -445,7 +488,7 @@ def test_any_lr_below_two_over_L_decreases_a_convex_quadratic(eigs, frac, seed):
 @pytest.mark.parametrize("cls", list(opt_module.OPTIMIZERS.values()))
 def test_scratch_is_a_few_blocks_whatever_the_size(cls):
     sizes = []
-    for n in (10**5, 10**6):
+    for n in (10**6, 3 * 10**6):  # both larger than a block
         opt = cls(0.1)
         opt.step(np.zeros(n), lambda x: x + 1)
         sizes.append(opt.scratch_nbytes)
