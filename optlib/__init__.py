@@ -7,7 +7,7 @@ all imported here. :mod:`optlib.plotting` and :mod:`optlib.widgets` add matplotl
 are imported only when asked for (``from optlib import plotting``).
 """
 from . import data, functions, losses, models, optimizers, regularization, schedules, training
-from .data import linear_regression_data, moons, sparse_features, spirals, train_val_split
+from .data import linear_regression_data, moons, moons_split, sparse_features, spirals, train_val_split
 from .functions import (MinimizeResult, beale, booth, himmelblau, minimize, numerical_grad, quadratic, rastrigin,
                         rosenbrock, saddle)
 from .losses import (cross_entropy, cross_entropy_grad, hinge, hinge_grad, log_softmax, mse, mse_grad, softmax,

@@ -9,7 +9,8 @@ import numpy as np
 
 from . import _checks
 
-__all__ = ["linear_regression_data", "moons", "spirals", "sparse_features", "train_val_split"]
+__all__ = ["linear_regression_data", "moons", "moons_split", "spirals", "sparse_features",
+           "train_val_split"]
 
 
 def _rng(seed) -> np.random.Generator:
@@ -79,6 +80,40 @@ def moons(n: int, noise: float = 0.1, seed=0):
     labels = np.repeat([0, 1], [n0, n - n0])
     order = rng.permutation(n)
     return X[order], labels[order]
+
+
+def moons_split(n_train: int, n_val: int, noise: float = 0.1, seed=0):
+    r"""Moons for training and for validation: one draw of :func:`moons`, split at random.
+
+    .. math::
+
+        (X, y) = \operatorname{moons}(n_\text{train} + n_\text{val}), \qquad
+        \text{validation set: } n_\text{val} \text{ of its examples, drawn without replacement}
+
+    The split is :func:`train_val_split` with the fraction
+    :math:`n_\text{val} / (n_\text{train} + n_\text{val})`. Both sets come from the same
+    distribution, so a gap between the training and the validation loss measures overfitting, not a
+    change of data. The overfitting run of chapter 7, which chapter 8 regularizes, is
+    ``moons_split(30, 200, noise=0.3, seed=1)``.
+
+    Parameters
+    ----------
+    n_train, n_val : int
+        Number of training and of validation examples, each >= 1.
+    noise : float
+        Standard deviation of the noise on each coordinate, as in :func:`moons`.
+    seed : int or np.random.Generator
+        Seeds both the draw and the split (a generator is advanced by both).
+
+    Returns
+    -------
+    X_train, y_train, X_val, y_val : ndarray
+        Shapes (n_train, 2), (n_train,), (n_val, 2), (n_val,).
+    """
+    n_train = _checks.positive_int("n_train", n_train)
+    n_val = _checks.positive_int("n_val", n_val)
+    X, labels = moons(n_train + n_val, noise=noise, seed=seed)
+    return train_val_split(X, labels, val_fraction=n_val / (n_train + n_val), seed=seed)
 
 
 def spirals(n: int, k: int = 2, noise: float = 0.2, seed=0):

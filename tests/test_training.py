@@ -219,3 +219,29 @@ def test_train_val_split_is_a_partition():
         data.train_val_split(Xi, yi, 1.0)
     with pytest.raises(ValueError, match="same number"):
         data.train_val_split(Xi, yi[:5], 0.3)
+
+
+def test_moons_split_partitions_one_draw_of_moons():
+    Xt, yt, Xv, yv = data.moons_split(30, 200, noise=0.3, seed=1)
+    assert Xt.shape == (30, 2) and yt.shape == (30,) and Xv.shape == (200, 2) and yv.shape == (200,)
+    # training and validation together are exactly the points of one draw, each with its label
+    X_all, y_all = data.moons(230, noise=0.3, seed=1)
+    together = np.column_stack([np.vstack([Xt, Xv]), np.concatenate([yt, yv])])
+    drawn = np.column_stack([X_all, y_all])
+    np.testing.assert_array_equal(np.unique(together, axis=0), np.unique(drawn, axis=0))
+    assert len(np.unique(together, axis=0)) == 230  # no example in both sets
+    # without noise every point stays on its own class's half circle through the split
+    Xt0, yt0, Xv0, yv0 = data.moons_split(9, 6, noise=0.0, seed=2)
+    for Xs, ys in ((Xt0, yt0), (Xv0, yv0)):
+        centres = np.where(ys[:, None] == 0, [0.0, 0.0], [1.0, 0.5])
+        np.testing.assert_allclose(np.linalg.norm(Xs - centres, axis=1), 1.0, rtol=1e-15)
+    # the seed decides the draw and the split
+    again, other = data.moons_split(30, 200, noise=0.3, seed=1), data.moons_split(30, 200, 0.3, seed=2)
+    np.testing.assert_array_equal(again[0], Xt)
+    assert not np.array_equal(other[0], Xt)
+
+
+@pytest.mark.parametrize("n_train, n_val, name", [(0, 5, "n_train"), (5, 0, "n_val"), (2.5, 5, "n_train")])
+def test_moons_split_refuses_empty_sets(n_train, n_val, name):
+    with pytest.raises(ValueError, match=name):
+        data.moons_split(n_train, n_val)
