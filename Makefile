@@ -19,7 +19,7 @@ help:
 	@echo "make test      optlib's tests, nbval over the chapters, the book build with -W, the browser test"
 	@echo "make lab       Jupyter Lab on the chapters"
 	@echo "make outputs   re-execute every notebook in place (refresh the stored outputs)"
-	@echo "make bench     optimizer step benchmarks (writes benchmarks/results.md)"
+	@echo "make bench     optimizer step and notebook timings (writes benchmarks/results.md, notebooks.md)"
 
 # --- environments: rebuilt when a requirements file changes -------------------------------------------
 $(BIN)/python:
@@ -75,6 +75,7 @@ outputs: $(VENV)/.book-deps
 
 bench: $(TEST_DEPS)
 	$(BIN)/python benchmarks/bench_optimizers.py
+	$(BIN)/python benchmarks/bench_notebooks.py
 
 clean:
 	rm -rf _build _vendor

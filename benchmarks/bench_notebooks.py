@@ -1,0 +1,71 @@
+"""Time each chapter notebook under nbval, as ``make test-notebooks`` runs it, against the limits.
+
+One pytest run over ``chapters/`` with one BLAS thread; a notebook's time is the sum of its cells'
+setup, call and teardown (pytest's ``--durations``), so it includes starting and stopping its kernel.
+Prints a table and writes ``benchmarks/notebooks.md``.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import re
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+NBVAL = ["--nbval", "--nbval-current-env", "--nbval-sanitize-with", "tests/sanitize.cfg"]  # Makefile's
+NOTEBOOK_LIMIT, TOTAL_LIMIT = 15.0, 60.0  # seconds
+#: "1.23s call     chapters/02_gradient_descent.ipynb::Cell 10"
+DURATION = re.compile(r"^([\d.]+)s\s+(?:setup|call|teardown)\s+(\S+\.ipynb)::", re.MULTILINE)
+SESSION = re.compile(r"in ([\d.]+)s")
+
+
+def run_nbval() -> tuple[dict[str, float], float, str]:
+    """Seconds per notebook, pytest's session seconds, and pytest's last line."""
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    # -vv: --durations=0 then lists every phase, even those under 5 ms
+    command = [sys.executable, "-m", "pytest", *NBVAL, "chapters", "-q", "-vv", "--durations=0",
+               "-p", "no:cacheprovider"]
+    output = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True).stdout
+    seconds = defaultdict(float)
+    for phase_seconds, notebook in DURATION.findall(output):
+        seconds[notebook] += float(phase_seconds)
+    summary = output.strip().splitlines()[-1] if output.strip() else "(no output from pytest)"
+    session = SESSION.search(summary)
+    return dict(sorted(seconds.items())), float(session.group(1)) if session else float("nan"), summary
+
+
+def machine_description() -> str:
+    cpuinfo = Path("/proc/cpuinfo")
+    models = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+              if line.startswith("model name")] if cpuinfo.exists() else []
+    cpu = models[0] if models else platform.processor()
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, one BLAS thread"
+
+
+def table(seconds: dict[str, float], session: float) -> str:
+    rows = ["| notebook | seconds | limit | within |", "|---|---|---|---|"]
+    for notebook, s in seconds.items():
+        rows.append(f"| {Path(notebook).name} | {s:.1f} | {NOTEBOOK_LIMIT:g} | "
+                    f"{'yes' if s <= NOTEBOOK_LIMIT else 'NO'} |")
+    rows.append(f"| **total** (pytest session) | {session:.1f} | {TOTAL_LIMIT:g} | "
+                f"{'yes' if session <= TOTAL_LIMIT else 'NO'} |")
+    return "\n".join(rows)
+
+
+def main() -> None:
+    seconds, session, summary = run_nbval()
+    machine = machine_description()
+    text = table(seconds, session)
+    print(f"Machine: {machine}.", f"pytest: {summary}", text, sep="\n")
+    (ROOT / "benchmarks" / "notebooks.md").write_text(
+        "# Notebook timings under nbval\n\nWritten by `make bench` (benchmarks/bench_notebooks.py): "
+        "one run of `make test-notebooks`'s command, a notebook's seconds being the sum of its "
+        f"cells' setup, call and teardown (its kernel's start and stop included).\n\n"
+        f"Machine: {machine}.\n\npytest: {summary}\n\n{text}\n")
+
+
+if __name__ == "__main__":
+    main()
