@@ -30,9 +30,10 @@ from . import _checks
 Schedule = Callable[[int], float]
 LearningRate = Union[float, Schedule]
 
-#: Bytes of one block of the blocked update; small enough that the blocks of every operand stay in the
-#: L2 cache, large enough that numpy's per-call overhead is small (see benchmarks/).
-BLOCK_BYTES = 256 * 1024
+#: Bytes of one block of the blocked update, per operand: small enough that the blocks of every
+#: operand stay in the cache, large enough that numpy's per-call cost is small. 1 MiB was the fastest
+#: of 256 KiB to 2 MiB on the course's machine (the block-size table of benchmarks/results.md).
+BLOCK_BYTES = 1024 * 1024
 
 
 # ---------------------------------------------------------------------------------------------------
