@@ -30,7 +30,7 @@ from . import _checks
 Schedule = Callable[[int], float]
 LearningRate = Union[float, Schedule]
 
-#: Bytes of one block of the blocked update, per operand: small enough that the blocks of every
+#: Bytes of one block of the blocked update, per operand. Small enough that the blocks of every
 #: operand stay in the cache, large enough that numpy's per-call cost is small. Of 256 KiB to 2 MiB,
 #: 1 MiB was the fastest or within a few percent of it for every optimizer on the course's machine
 #: (the block-size table of benchmarks/results.md).
