@@ -7,12 +7,13 @@ Prints a table and writes ``benchmarks/notebooks.md``.
 from __future__ import annotations
 
 import os
-import platform
 import re
 import subprocess
 import sys
 from collections import defaultdict
 from pathlib import Path
+
+import machine  # benchmarks/machine.py, beside this script
 
 ROOT = Path(__file__).resolve().parents[1]
 NBVAL = ["--nbval", "--nbval-current-env", "--nbval-sanitize-with", "tests/sanitize.cfg"]  # Makefile's
@@ -37,14 +38,6 @@ def run_nbval() -> tuple[dict[str, float], float, str]:
     return dict(sorted(seconds.items())), float(session.group(1)) if session else float("nan"), summary
 
 
-def machine_description() -> str:
-    cpuinfo = Path("/proc/cpuinfo")
-    models = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
-              if line.startswith("model name")] if cpuinfo.exists() else []
-    cpu = models[0] if models else platform.processor()
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, one BLAS thread"
-
-
 def table(seconds: dict[str, float], session: float) -> str:
     rows = ["| notebook | seconds | limit | within |", "|---|---|---|---|"]
     for notebook, s in seconds.items():
@@ -57,14 +50,14 @@ def table(seconds: dict[str, float], session: float) -> str:
 
 def main() -> None:
     seconds, session, summary = run_nbval()
-    machine = machine_description()
+    description = f"{machine.describe()}, one BLAS thread"
     text = table(seconds, session)
-    print(f"Machine: {machine}.", f"pytest: {summary}", text, sep="\n")
+    print(f"Machine: {description}.", f"pytest: {summary}", text, sep="\n")
     (ROOT / "benchmarks" / "notebooks.md").write_text(
         "# Notebook timings under nbval\n\nWritten by `make bench` (benchmarks/bench_notebooks.py): "
         "one run of `make test-notebooks`'s command, a notebook's seconds being the sum of its "
         f"cells' setup, call and teardown (its kernel's start and stop included).\n\n"
-        f"Machine: {machine}.\n\npytest: {summary}\n\n{text}\n")
+        f"Machine: {description}.\n\npytest: {summary}\n\n{text}\n")
 
 
 if __name__ == "__main__":

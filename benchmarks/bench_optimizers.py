@@ -18,13 +18,13 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # single-threaded, like the 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
-import platform  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+import machine  # noqa: E402  (benchmarks/machine.py, beside this script)
 import optlib  # noqa: E402
 from optlib import optimizers  # noqa: E402
 from optlib.optimizers import BLOCK_BYTES, all_finite  # noqa: E402
@@ -115,11 +115,7 @@ def block_size_sweep(theta: np.ndarray, g: np.ndarray, block_kib, repeats: int) 
 
 
 def machine_description(bw: float, repeats: int) -> str:
-    cpuinfo = Path("/proc/cpuinfo")
-    models = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
-              if line.startswith("model name")] if cpuinfo.exists() else []
-    cpu = models[0] if models else platform.processor()
-    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}, "
+    return (f"{machine.describe()}, numpy {np.__version__}, "
             f"torch {torch.__version__ if torch else 'not installed'}, one thread; "
             f"copy bandwidth {bw / 1e9:.1f} GB/s; optlib.optimizers.BLOCK_BYTES = {BLOCK_BYTES // 1024} KiB; "
             f"median of {repeats} steps, each contender timed in turns")
@@ -183,12 +179,12 @@ def main(argv=None) -> None:
         sweep = (f"\n## Block size, n = {largest:.0e}\n\noptlib ms per step with `BLOCK_BYTES` set to each size "
                  "(the fastest in bold):\n\n" + "\n".join(sweep_lines) + "\n")
 
-    machine = machine_description(bw, args.repeats)
-    print(machine, table, "\n".join(verdicts), sweep, sep="\n")
+    description = machine_description(bw, args.repeats)
+    print(description, table, "\n".join(verdicts), sweep, sep="\n")
     out = Path(args.out)
     out.write_text("# Optimizer step benchmark\n\nWritten by `make bench` (benchmarks/bench_optimizers.py). "
                    "What the columns mean, and why a target is missed: README.md in this folder.\n\n"
-                   f"Machine: {machine}.\n\n{table}\n\n## Targets at n = {largest:.0e}\n\n"
+                   f"Machine: {description}.\n\n{table}\n\n## Targets at n = {largest:.0e}\n\n"
                    + "\n".join(verdicts) + "\n" + sweep)
     print(f"wrote {out}")
 
