@@ -38,7 +38,7 @@ $(TEST_DEPS): tests/requirements.txt tests/requirements-torch.txt $(VENV)/.book-
 # --- the book -----------------------------------------------------------------------------------------
 # MathJax, RequireJS and the widget manager from the npm registry into _vendor/ (served by the site itself)
 vendor: $(VENV)/.book-deps
-	@$(BIN)/python .ci/vendor.py
+	@$(BIN)/python book/vendor.py
 
 # (repeats vendor.py's warning after the long build log, if the pages load from CDNs)
 CDN_WARNING = @grep -qs '"mode": "cdn"' _vendor/site/vendor/manifest.json && \

@@ -38,7 +38,7 @@ def site() -> Path:
 def manifest(site) -> dict:
     path = site / "vendor" / "manifest.json"
     if not path.is_file():
-        pytest.fail(f"{path} is missing: the book was built without `make vendor` (.ci/vendor.py)")
+        pytest.fail(f"{path} is missing: the book was built without `make vendor` (book/vendor.py)")
     return json.loads(path.read_text())
 
 

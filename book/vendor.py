@@ -2,7 +2,7 @@
 
 Out of the box a Jupyter Book page loads these three from CDNs: offline the math stays raw TeX and the
 widgets stay blank, and every page view is reported to the CDNs. This script (``make vendor``, run
-before every book build) installs the versions pinned in ``.ci/npm/package.json`` from the npm
+before every book build) installs the versions pinned in ``book/npm/package.json`` from the npm
 registry into ``_vendor/npm`` and copies the files the pages load into ``_vendor/site/vendor/``.
 ``_config.yml`` points Sphinx there: ``html_extra_path: [_vendor/site]`` (Sphinx copies it to the
 site's root, ``_build/html/vendor/``), ``mathjax_path`` and ``nb_ipywidgets_js``. Not a static path:
@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGE_JSON = ROOT / ".ci" / "npm" / "package.json"
+PACKAGE_JSON = ROOT / "book" / "npm" / "package.json"
 NPM_PREFIX = ROOT / "_vendor" / "npm"
 #: html_extra_path in _config.yml; Sphinx copies its contents into _build/html/.
 SITE = ROOT / "_vendor" / "site"
@@ -47,7 +47,7 @@ WARNING = "WARNING: could not vendor MathJax/widgets: pages will load them from 
 
 #: Two things the HTML manager needs on a Jupyter Book page (both found by the browser test).
 WIDGETS_SETUP = """\
-// Written by .ci/vendor.py. Pages with widgets load it after require.js and before embed-amd.js.
+// Written by book/vendor.py. Pages with widgets load it after require.js and before embed-amd.js.
 (function () {
   var here = document.currentScript.src.replace(/[?#].*$/, "").replace(/[^/]*$/, "");
   // webpack inside embed-amd.js looks for its fonts (Font Awesome, for button icons) next to the
@@ -111,7 +111,7 @@ def npm_install() -> Path:
     for name, version in pinned_versions().items():
         installed = json.loads((modules / name / "package.json").read_text())["version"]
         if installed != version:
-            raise RuntimeError(f"npm installed {name}@{installed}, .ci/npm/package.json pins {version}")
+            raise RuntimeError(f"npm installed {name}@{installed}, book/npm/package.json pins {version}")
     return modules
 
 
