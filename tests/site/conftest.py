@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from page_report import CHROMIUM, CHROMIUM_ARGS, PageReport, load_report
+import browser as test_browser
+from page_report import PageReport, load_report
 from site_paths import SCREENSHOTS, SITE, notebook_docnames, toc_docnames
 
 def pytest_generate_tests(metafunc):
@@ -59,16 +60,40 @@ def base_url(site) -> str:
     server.server_close()
 
 
+@functools.lru_cache(maxsize=1)
+def _found_browser():
+    """The Chromium of tests/site/browser.py (a system one, else installed from the npm registry)."""
+    try:
+        return test_browser.find_browser()
+    except test_browser.BrowserNotFound as error:
+        return error
+
+
+def _browser_line() -> str:
+    found = _found_browser()
+    return found.describe() if isinstance(found, test_browser.Browser) else f"browser: none ({found})"
+
+
+def pytest_report_header(config):
+    return _browser_line()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Also after the results (`-q` hides the header): which browser these results are from."""
+    terminalreporter.write_line(_browser_line())
+
+
 @pytest.fixture(scope="session")
 def browser():
-    if not Path(CHROMIUM).is_file():
-        pytest.fail("install Debian's chromium: apt-get install chromium")
+    found = _found_browser()
+    if not isinstance(found, test_browser.Browser):
+        pytest.fail(str(found))
     from playwright.sync_api import sync_playwright
 
     shutil.rmtree(SCREENSHOTS, ignore_errors=True)  # the screenshots show this run only
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        chromium = test_browser.launch(playwright, found)
         yield chromium
         chromium.close()
 

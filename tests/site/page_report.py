@@ -10,10 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
 #: Where myst-nb puts a widget view: the html-manager renders it into a .widget-subarea next to it.
 VIEW_SCRIPT = 'script[type="application/vnd.jupyter.widget-view+json"]'
 
