@@ -44,6 +44,8 @@ $(TEST_DEPS): tests/requirements.txt tests/requirements-torch.txt $(VENV)/.book-
 
 # A fresh venv with the newest versions the requirements' ranges allow, frozen into $(LOCK). Run it after
 # changing a requirements file (tests/test_lock.py fails until the lock agrees), then `make outputs`.
+# Run it with the oldest Python the book supports (`make lock PYTHON=/usr/bin/python3`: 3.11.2 on Debian 12):
+# some releases need a newer 3.11.x, and the lock must install on every Python the README promises.
 LOCK_ENV := _build/lock-env
 lock:
 	rm -rf $(LOCK_ENV)
