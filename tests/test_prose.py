@@ -12,15 +12,14 @@ machinery (``book/outputs.py``, run by ``make outputs``, and the Sphinx extensio
   That the stored values equal a fresh run's is checked where the notebooks run anyway: the book build
   (``book/eval_check.py`` under ``-W``) and the JupyterLab test (tests/lab, after Run All).
 
-Chapters still to convert are listed in ``NOT_YET_CONVERTED``: their checks are expected to fail
-(strict xfail), so the test fails as soon as a chapter passes, to be taken off the list.
+Chapters still to convert are listed in tests/conversion.py: their checks are expected to fail (strict
+xfail), so the test fails as soon as a chapter passes, to be taken off the list.
 """
 from __future__ import annotations
 
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -31,46 +30,17 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
 
 from book.outputs import (ExpressionError, USER_EXPRESSIONS, eval_expressions, execute,  # noqa: E402
                           normalize)
+from conversion import chapter_params  # noqa: E402  (tests/conversion.py)
 
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 PAGES = [ROOT / "intro.md", *sorted((ROOT / "chapters").glob("*.md"))]
 
-#: check -> the chapters that fail it until their owner converts them (one per line: easy to merge)
-NOT_YET_CONVERTED = {
-    "exercise_numbers": {
-        "02_gradient_descent",
-        "03_momentum_nesterov",
-        "04_adaptive_methods",
-        "06_schedules",
-        "07_challenges",
-        "08_regularization",
-        "09_playground",
-    },
-    "normalized": {
-        "02_gradient_descent",
-        "03_momentum_nesterov",
-        "04_adaptive_methods",
-        "05_memory",
-        "06_schedules",
-        "07_challenges",
-        "08_regularization",
-        "09_playground",
-    },
-}
-
 #: "exercise 2", "Exercise 4's", "exercises 2 and 3", "exercises 1-3": a typed exercise number
 TYPED_EXERCISE_NUMBER = re.compile(r"\bexercises?\s+\d", re.IGNORECASE)
-
-
-def chapters_for(check: str) -> list:
-    """The chapter notebooks, those not yet converted for ``check`` marked as strict xfail."""
-    return [pytest.param(path, id=path.stem, marks=pytest.mark.xfail(
-                strict=True, reason=f"{path.stem}: not yet converted ({check}); if it passes, take it "
-                                    "off NOT_YET_CONVERTED") if path.stem in NOT_YET_CONVERTED[check] else ())
-            for path in CHAPTERS]
 
 
 def markdown_cells(path: Path) -> list[tuple[int, str]]:
@@ -84,7 +54,7 @@ def typed_exercise_numbers(text: str) -> list[str]:
 
 # --- the chapters -------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("path", chapters_for("exercise_numbers"))
+@pytest.mark.parametrize("path", chapter_params(CHAPTERS, "exercise_numbers"))
 def test_chapter_names_exercises_by_label(path):
     found = [f"cell {i}: ...{hit}..." for i, text in markdown_cells(path) for hit in typed_exercise_numbers(text)]
     assert not found, (f"{path.name} names exercises by a typed number; refer to them by label, "
@@ -97,7 +67,7 @@ def test_page_names_exercises_by_label(path):
     assert not found, f"{path.name} names exercises by a typed number: {found}"
 
 
-@pytest.mark.parametrize("path", chapters_for("normalized"))
+@pytest.mark.parametrize("path", chapter_params(CHAPTERS, "normalized"))
 def test_chapter_is_normalized(path):
     nb = nbformat.read(path, as_version=4)
     changed = [i for i, (old, new) in enumerate(zip(nb.cells, normalize(nb).cells)) if old != new]
