@@ -16,13 +16,13 @@ HTML   := _build/html
 OPENBLAS_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS
 
-.PHONY: help book test test-unit test-notebooks test-build test-site lab outputs bench vendor lock clean
+.PHONY: help book test test-unit test-notebooks test-build test-site test-lab lab outputs bench vendor lock clean
 
 help:
 	@echo "make book      build the website into $(HTML) (creates $(VENV) on first use)"
-	@echo "make test      optlib's tests, nbval over the chapters, the book build with -W, the browser test"
-	@echo "make lab       Jupyter Lab on the chapters"
-	@echo "make outputs   re-execute every notebook in place (refresh the stored outputs)"
+	@echo "make test      optlib's tests, nbval over the chapters, the book build with -W, the browser tests"
+	@echo "make lab       JupyterLab on the chapters"
+	@echo "make outputs   re-execute every notebook in place (stored outputs, prose numbers, cell metadata)"
 	@echo "make bench     optimizer step and notebook timings (writes benchmarks/results.md, notebooks.md)"
 	@echo "make lock      pin the newest versions the requirements allow into $(LOCK)"
 
@@ -74,10 +74,10 @@ book: $(VENV)/.book-deps vendor
 	@echo "Open $(CURDIR)/$(HTML)/index.html"
 
 # --- tests --------------------------------------------------------------------------------------------
-test: test-unit test-notebooks test-build test-site
+test: test-unit test-notebooks test-build test-site test-lab
 
 test-unit: $(TEST_DEPS)
-	$(BIN)/python -m pytest tests -q --ignore=tests/site
+	$(BIN)/python -m pytest tests -q --ignore=tests/site --ignore=tests/lab
 
 test-notebooks: $(TEST_DEPS)
 	$(BIN)/python -m pytest $(NBVAL) chapters -q --durations=0
@@ -90,12 +90,23 @@ test-build: $(TEST_DEPS) vendor
 test-site: $(TEST_DEPS)
 	$(BIN)/python -m pytest tests/site -q --durations=5
 
-# --- working on the book ------------------------------------------------------------------------------
-lab: $(VENV)/.book-deps
-	$(BIN)/jupyter lab chapters
+# JupyterLab from $(VENV) in headless Chromium: every chapter opened, numbers shown before any run, Run
+# All, explorers moved, exercises boxed; screenshots in test-artifacts/lab/. Bounded: 20 min at most.
+test-lab: $(TEST_DEPS)
+	timeout 1200 $(BIN)/python -m pytest tests/lab -q --durations=5
 
+# --- working on the book ------------------------------------------------------------------------------
+# Jupyter refuses to start as root (a container, a cloud workspace) without --allow-root
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+lab: $(VENV)/.book-deps
+	@echo "JupyterLab on the chapters ($(CURDIR)/chapters): open the http://localhost:... address it prints. Ctrl-C twice stops it."
+	$(BIN)/jupyter lab --ServerApp.root_dir=chapters $(ALLOW_ROOT) $(LAB_ARGS)
+
+# book/outputs.py: normalizes each notebook's cell metadata, executes it and stores the values of its
+# {eval} roles (README, "How to state a number"). One notebook: make outputs NOTEBOOKS=chapters/X.ipynb
+NOTEBOOKS ?= chapters/*.ipynb
 outputs: $(VENV)/.book-deps
-	$(BIN)/jupyter execute --inplace chapters/*.ipynb
+	$(BIN)/python book/outputs.py $(NOTEBOOKS)
 
 bench: $(TEST_DEPS)
 	$(BIN)/python benchmarks/bench_optimizers.py

@@ -2,8 +2,10 @@
 
 A venv is built from `.binder/requirements.txt` alone (no system site-packages, no test requirements),
 and every chapter notebook is executed in it, with that venv's own Jupyter and kernel (its imports are
-also tried one by one first, so a failure names the missing package). Building the venv takes a few minutes, so it is kept in `_build/binder-env/` and rebuilt only
-when a requirements file, pyproject.toml or the Python version changes.
+also tried one by one first, so a failure names the missing package). Its JupyterLab has the same
+extensions as the project's venv, the widget manager and jupyterlab-myst enabled (what the browser test
+of tests/lab exercises). Building the venv takes a few minutes, so it is kept in `_build/binder-env/`
+and rebuilt only when a requirements file, pyproject.toml or the Python version changes.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import ast
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -126,3 +129,27 @@ def test_notebook_runs_with_requirements_alone(notebook, binder_python, tmp_path
     executed = json.loads(copy.read_text())
     code = [cell for cell in executed["cells"] if cell["cell_type"] == "code" and "".join(cell["source"]).strip()]
     assert all(cell.get("execution_count") for cell in code), f"{notebook.name}: some cells did not run"
+
+
+#: the JupyterLab extensions a reader needs: the explorers' widgets, and MyST (exercises, {eval} numbers)
+LAB_EXTENSIONS = ("@jupyter-widgets/jupyterlab-manager", "jupyterlab-myst")
+
+
+def lab_extensions(python: Path) -> dict[str, str]:
+    """``jupyter labextension list`` of the venv of ``python``: extension name -> "enabled OK",
+    "enabled X" (enabled but built for other JupyterLab packages), "disabled ..."."""
+    result = subprocess.run([str(python), "-m", "jupyter", "labextension", "list"], env=_clean_env(),
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    text = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout + result.stderr)  # (colours)
+    return {match.group(1): match.group(2) for match in
+            re.finditer(r"^\s+(\S+) v\S+ ((?:enabled|disabled)\s+\S+)", text, re.MULTILINE)}
+
+
+def test_jupyterlab_has_the_same_extensions_widgets_and_myst_enabled(binder_python):
+    binder = lab_extensions(binder_python)
+    for name in LAB_EXTENSIONS:
+        assert (binder.get(name) or "").split() == ["enabled", "OK"], (
+            f"{name} is not enabled and compatible in the Binder venv: {binder}")
+    project = lab_extensions(Path(sys.executable))
+    assert binder == project, f"Binder venv {binder}, project venv {project}"
