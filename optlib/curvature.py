@@ -132,7 +132,7 @@ def nesterov_rate(lr, mu, eigenvalues) -> np.ndarray:
 
 
 def stable_lr(L: float, mu=0.0, method: str = "heavy_ball"):
-    r"""The largest stable learning rate: the rate is below 1 for every :math:`0 < \alpha < ` this.
+    r"""The largest stable learning rate: below it (and above 0) the rate is below 1.
 
     .. math::
 

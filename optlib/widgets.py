@@ -212,7 +212,7 @@ def overlay_svg(fig, artists: Sequence) -> str:
     for artist in artists:
         if not artist.get_visible():
             continue
-        if isinstance(artist, Line2D):
+        if isinstance(artist, (Line2D, _Line)):
             body.append(_svg_line(artist, height))
         elif isinstance(artist, Text):
             body.append(_svg_text(artist, height))
@@ -222,9 +222,19 @@ def overlay_svg(fig, artists: Sequence) -> str:
             + "".join(body) + "</svg>")
 
 
+_URI_ESCAPES = str.maketrans({"%": "%25", "#": "%23", '"': "%22", "&": "%26", "\n": " ", "\t": " "})
+
+
 def _svg_uri(svg: str) -> str:
-    """A ``data:`` URI for an SVG in an HTML attribute: percent-encoded, not base64 (gzip packs it)."""
-    return "data:image/svg+xml," + urllib.parse.quote(svg, safe=" /:;=,'()<>!*-._~@+?[]{}|^`$")
+    """A ``data:`` URI for an SVG in an HTML attribute: percent-encoded, not base64 (gzip packs it).
+
+    Only what would end the attribute (``"``, ``&``) or the URL's data (``#``, ``%``) is escaped,
+    and any non-ASCII character (as UTF-8).
+    """
+    text = svg.translate(_URI_ESCAPES)
+    if not text.isascii():
+        text = urllib.parse.quote(text, safe="".join(chr(c) for c in range(32, 127)))
+    return "data:image/svg+xml," + text
 
 
 def _img(svg: str, alt: str) -> str:
@@ -303,15 +313,18 @@ def minimize_over_lr(f, x0, make: Callable[[float], object], lrs: Sequence[float
     theta = np.repeat(x0[:, None], k, axis=1)
     path, losses = [theta.copy()], [np.asarray(f(theta), dtype=float).reshape(k)]
     last = np.full(k, -1)           # the last kept step of each run; -1 while it runs
+    stopped = [False]               # whether any run has stopped
     step = 0
 
     def scaled_grad(point):
         g = np.asarray(f.grad(point), dtype=float)
-        if not np.isfinite(g).all():
-            refused = (last < 0) & ~np.isfinite(g).all(axis=0)
-            last[refused] = step    # minimize stops before a step whose gradient is not finite
-        g = alphas * g              # alpha * grad: the product make(alpha) would form
-        if (last >= 0).any():
+        with np.errstate(over="ignore", invalid="ignore"):
+            if not np.isfinite(g.sum()):  # (a finite sum: every entry finite, or the sum overflowed)
+                refused = (last < 0) & ~np.isfinite(g).all(axis=0)
+                last[refused] = step  # minimize stops before a step whose gradient is not finite
+                stopped[0] = stopped[0] or bool(refused.any())
+        g = alphas * g                # alpha * grad: the product make(alpha) would form
+        if stopped[0]:
             g[:, last >= 0] = 0.0
         return g
 
@@ -321,9 +334,10 @@ def minimize_over_lr(f, x0, make: Callable[[float], object], lrs: Sequence[float
                 break
             optimizer.step(theta, scaled_grad)
             loss = np.asarray(f(theta), dtype=float).reshape(k)
-            if not (np.isfinite(loss).all() and np.isfinite(theta).all()):
+            if not (np.isfinite(loss.sum()) and np.isfinite(theta.sum())):
                 bad = (last < 0) & ~(np.isfinite(theta).all(axis=0) & np.isfinite(loss))
                 last[bad] = step    # a non-finite iterate or loss: the run ends before this step
+            stopped[0] = bool((last >= 0).any())
             path.append(theta.copy())
             losses.append(loss)
     path, losses = np.array(path), np.array(losses)
@@ -382,19 +396,66 @@ class Panel:
         return _parameters(self.background)[1:]
 
 
-def line(ax, x, y, *, color, linewidth: float = 1.5, linestyle: str = "-", marker: str = "None",
-         markersize: float = 6, markeredgewidth: float = 1.0, **kw) -> Line2D:
-    """A line in ``ax``'s data coordinates for an overlay, without adding it to ``ax``.
+class _Line:
+    """A line for an overlay: what :func:`overlay_svg` reads of a ``Line2D``, at a fraction of its cost."""
 
-    Much cheaper than ``ax.plot`` (which also rescales the axes); what :func:`overlay_svg` needs
-    is the transform and the axes' box, which it gets here.
+    def __init__(self, ax, x, y, color, linewidth, linestyle, marker, markersize, markeredgewidth,
+                 markerfacecolor, markeredgecolor, alpha):
+        self.axes = ax
+        self._xy = np.column_stack([np.atleast_1d(np.asarray(x, dtype=float)),
+                                    np.atleast_1d(np.asarray(y, dtype=float))])
+        self._style = (color, linewidth, linestyle, marker, markersize, markeredgewidth,
+                       color if markerfacecolor is None else markerfacecolor,
+                       color if markeredgecolor is None else markeredgecolor, alpha)
+
+    def get_visible(self):
+        return True
+
+    def get_transform(self):
+        return self.axes.transData
+
+    def get_xydata(self):
+        return self._xy
+
+    def get_color(self):
+        return self._style[0]
+
+    def get_linewidth(self):
+        return self._style[1]
+
+    def get_linestyle(self):
+        return self._style[2]
+
+    def get_marker(self):
+        return self._style[3]
+
+    def get_markersize(self):
+        return self._style[4]
+
+    def get_markeredgewidth(self):
+        return self._style[5]
+
+    def get_markerfacecolor(self):
+        return self._style[6]
+
+    def get_markeredgecolor(self):
+        return self._style[7]
+
+    def get_alpha(self):
+        return self._style[8]
+
+
+def line(ax, x, y, *, color, linewidth: float = 1.5, linestyle: str = "-", marker: str = "None",
+         markersize: float = 6, markeredgewidth: float = 1.0, markerfacecolor=None, markeredgecolor=None,
+         alpha=None):
+    """A line in ``ax``'s data coordinates for :func:`overlay_svg`, not added to ``ax``.
+
+    The arguments are ``Line2D``'s (``linestyle`` one of ``- -- : -.`` or ``None``; ``marker`` one of
+    ``o . x *`` or ``None``). Many times cheaper than ``ax.plot``, which also builds a full artist
+    and rescales the axes: an explorer draws several lines for each of hundreds of frames.
     """
-    artist = Line2D(np.atleast_1d(x), np.atleast_1d(y), color=color, linewidth=linewidth,
-                    linestyle=linestyle, marker=marker, markersize=markersize,
-                    markeredgewidth=markeredgewidth, **kw)
-    artist.axes = ax
-    artist.set_transform(ax.transData)
-    return artist
+    return _Line(ax, x, y, color, linewidth, linestyle, marker, markersize, markeredgewidth, markerfacecolor,
+                 markeredgecolor, alpha)
 
 
 def _values_text(values: dict, labels: dict) -> str:
@@ -739,12 +800,16 @@ def _control(name: str, options, index: int, label: str | None):
     return widgets.ToggleButtons(options=options, index=index, description=label or name, style=style)
 
 
-def _layer_toggle(layer: Layer) -> widgets.ToggleButtons:
+def _layer_toggle(layer: Layer) -> tuple[widgets.HBox, widgets.ToggleButtons]:
+    """A layer's legend entry (its colour and label) beside its show/hide buttons; and the buttons."""
     swatch = (f'<span style="display:inline-block;width:1.6em;height:0.25em;vertical-align:middle;'
               f'background:{layer.color}"></span> {html.escape(layer.label)}')
-    return widgets.ToggleButtons(options=[("show", 0), ("hide", 1)], index=0, description=swatch,
-                                 description_allow_html=True, tooltips=[f"show {layer.label}", f"hide {layer.label}"],
-                                 style={"description_width": "initial", "button_width": "4em"})
+    buttons = widgets.ToggleButtons(options=[("show", 0), ("hide", 1)], index=0,
+                                    tooltips=[f"show {layer.label}", f"hide {layer.label}"],
+                                    style={"button_width": "auto"})
+    entry = widgets.HBox([widgets.HTML(swatch), buttons], layout=widgets.Layout(margin="0 1.5em 0 0",
+                                                                               align_items="center"))
+    return entry, buttons
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -789,7 +854,7 @@ class _Drawing:
                 svg = overlay_svg(fig, artists)
             finally:
                 for artist in artists:
-                    if artist in ax.get_children():  # (lines made by line() were never added)
+                    if not isinstance(artist, _Line):  # (lines made by line() were never added)
                         artist.remove()
             if not artists:
                 items.append(_blank(panel))
@@ -922,10 +987,10 @@ def explorer(panels, layers: Sequence, controls: dict, *, steps: int | None = No
 
             frames = stacks(depends, html_for)
             if layer.toggle:
-                toggle = _layer_toggle(layer)
+                entry, buttons = _layer_toggle(layer)
                 shown = widgets.Stack([frames, widgets.HTML("", **shared)], selected_index=0, layout=full_width)
-                widgets.jslink((toggle, "index"), (shown, "selected_index"))
-                toggles.append(toggle)
+                widgets.jslink((buttons, "index"), (shown, "selected_index"))
+                toggles.append(entry)
                 frames = shown
             frames.layout = widgets.Layout(width="100%")
             picture_children.append(frames)
@@ -936,9 +1001,21 @@ def explorer(panels, layers: Sequence, controls: dict, *, steps: int | None = No
     if toggles:
         rows.append(widgets.HBox(toggles, layout=widgets.Layout(flex_flow="row wrap")))
     rows.append(_picture(picture_children))
-    summary = "; ".join(f"{n}: {len(options[n])} values" for n in names) + "; frames: " + ", ".join(
-        f"{label} {n}" for label, n in counts) + f" ({sum(n for _, n in counts)} in all)"
-    return Explorer(rows, summary, spec)
+    return Explorer(rows, _summary(spec, counts), spec)
+
+
+def _summary(spec: dict, counts: list) -> str:
+    """What an explorer holds, in words (its repr: what a notebook shows before the widget renders)."""
+    layers = [label for label, _ in counts]
+    named = ", ".join(layers[:-1]) + " and " + layers[-1] if len(layers) > 1 else layers[0]
+    controls = []
+    for n in spec["names"]:
+        shown = [label for label, _ in spec["options"][n]]
+        span = f"{shown[0]} to {shown[-1]}" if len(shown) > 2 else " or ".join(shown)
+        controls.append(f"{spec['labels'].get(n, n)} {span} ({len(shown)} values)")
+    frames = ", ".join(f"{label} {n}" for label, n in counts)
+    return (f"{named}; " + ", ".join(controls) + f"; {sum(n for _, n in counts)} frames ({frames}). "
+            "It needs a widget front end: run the cell in Jupyter, or read the website")
 
 
 def _spec(panels, layers, controls, *, steps, function, start, initial, labels, alt) -> dict:
@@ -1055,11 +1132,11 @@ class LiveExplorer(widgets.VBox):
         toggles, children = [], [self._background]
         for layer, overlay in zip(self._layers, self._overlays):
             if layer.toggle:
-                toggle = _layer_toggle(layer)
+                entry, buttons = _layer_toggle(layer)
                 shown = widgets.Stack([overlay, widgets.HTML("")], selected_index=0,
                                       layout=widgets.Layout(width="100%"))
-                widgets.jslink((toggle, "index"), (shown, "selected_index"))
-                toggles.append(toggle)
+                widgets.jslink((buttons, "index"), (shown, "selected_index"))
+                toggles.append(entry)
                 children.append(shown)
             else:
                 children.append(overlay)

@@ -32,6 +32,28 @@ def test_runs_over_learning_rates_have_minimizes_iterates_bit_for_bit(make):
     assert any(r.diverged for r in batch) and not all(r.diverged for r in batch)
 
 
+class Cliff:
+    """f = -x: a constant slope, whose gradient turns infinite past x = 2.5 (the iterate stays finite)."""
+
+    name, start = "cliff", np.zeros(2)
+
+    def __call__(self, x):
+        return -np.asarray(x, dtype=float)[0]
+
+    def grad(self, x):
+        x = np.asarray(x, dtype=float)
+        return np.where(x[0] > 2.5, np.inf, -1.0) * np.ones_like(x)
+
+
+def test_a_run_stops_where_minimize_refuses_a_gradient():
+    lrs = [0.1, 0.5, 1.0]
+    for lr, got in zip(lrs, widgets.minimize_over_lr(Cliff(), np.zeros(2), SGD, lrs, 10)):
+        ref = minimize(Cliff(), np.zeros(2), SGD(lr), 10)
+        assert (got.diverged, got.steps_taken) == (ref.diverged, ref.steps_taken)
+        np.testing.assert_array_equal(got.x, ref.x)
+    assert [r.steps_taken for r in widgets.minimize_over_lr(Cliff(), np.zeros(2), SGD, lrs, 10)] == [10, 6, 3]
+
+
 def test_runs_over_learning_rates_on_a_quadratic():
     f = quadratic(booth.hessian(booth.start), start=[2.0, -1.0])
     lrs = [0.05, 0.125, 0.2, 0.3]
@@ -174,16 +196,19 @@ def test_each_layer_has_frames_for_its_own_controls_only(small):
     sgd, momentum, nesterov = (stack.children[0] for stack in layers)  # inside show/hide
     assert len(frames(sgd)) == len(LRS)
     assert len(frames(momentum)) == len(frames(nesterov)) == len(LRS) * len(MUS)
-    assert repr(small) == ("Explorer(lr: 3 values; mu: 2 values; frames: SGD 3, Momentum 6, Nesterov 6 "
-                           "(15 in all))")
+    assert repr(small) == ("Explorer(SGD, Momentum and Nesterov; learning rate α 0.0005 to 0.0015 (3 values), "
+                           "momentum μ 0.5 or 0.9 (2 values); 15 frames (SGD 3, Momentum 6, Nesterov 6). It needs "
+                           "a widget front end: run the cell in Jupyter, or read the website)")
     linked = links()
     assert (lr.model_id, sgd.model_id) in linked and (lr.model_id, momentum.model_id) in linked
     assert all((mu.model_id, inner.model_id) in linked for inner in momentum.children)
     assert not any(source == mu.model_id and target in {sgd.model_id} | {c.model_id for c in sgd.children}
                    for source, target in linked)  # SGD does not depend on mu
-    for toggle, stack in zip(toggles.children, layers):
-        assert (toggle.model_id, stack.model_id) in linked and stack.selected_index == 0
-        assert toggle.options == ("show", "hide") or [label for label, _ in toggle._options_full] == ["show", "hide"]
+    for (legend, buttons), stack, name in zip((t.children for t in toggles.children), layers,
+                                              ["SGD", "Momentum", "Nesterov"]):
+        assert (buttons.model_id, stack.model_id) in linked and stack.selected_index == 0
+        assert [label for label, _ in buttons._options_full] == ["show", "hide"]
+        assert legend.value.endswith(f"</span> {name}") and widgets.plotting.color_for(name) in legend.value
     assert momentum.selected_index == LRS.index(0.001)
     assert momentum.children[0].selected_index == MUS.index(0.9)
 
