@@ -150,7 +150,8 @@ def _svg_line(line: Line2D, height: float) -> str:
             dash = _DASHES.get(line.get_linestyle())
             dasharray = "" if dash is None else " stroke-dasharray='" + " ".join(
                 _number(d * width) for d in dash) + "'"
-            out.append(f"<path d='{_path_data(points, codes)}' fill='none' stroke='{_paint(line.get_color(), line.get_alpha())}' "
+            stroke = _paint(line.get_color(), line.get_alpha())
+            out.append(f"<path d='{_path_data(points, codes)}' fill='none' stroke='{stroke}' "
                        f"stroke-width='{_number(width)}' stroke-linejoin='round' stroke-linecap='round'{dasharray}/>")
     marker = line.get_marker()
     if marker not in (None, "None", "", " ", "none"):
@@ -359,6 +360,19 @@ def _parameters(fn: Callable) -> list[str]:
             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
 
 
+def _uses(fn: Callable, names, skip: int = 0, what: str = "a callable") -> list[str]:
+    """The controls ``fn`` depends on: its parameters (after the first ``skip``) that are controls.
+
+    A parameter with a default that is not a control keeps its default; one without must be a control.
+    """
+    parameters = list(inspect.signature(fn).parameters.values())[skip:]
+    missing = [p.name for p in parameters if p.name not in names and p.default is inspect.Parameter.empty
+               and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    if missing:
+        raise ValueError(f"{what} depends on {missing}, which are not in controls")
+    return [p.name for p in parameters if p.name in names]
+
+
 def _is_function(f) -> bool:
     """A test function itself (it has a gradient), as opposed to a callable of controls returning one."""
     return hasattr(f, "grad")
@@ -393,7 +407,8 @@ class Panel:
 
     @property
     def controls(self) -> list[str]:
-        return _parameters(self.background)[1:]
+        """The controls its background depends on (resolved against an explorer's controls)."""
+        return self.__dict__.get("_controls", _parameters(self.background)[1:])
 
 
 class _Line:
@@ -458,8 +473,14 @@ def line(ax, x, y, *, color, linewidth: float = 1.5, linestyle: str = "-", marke
                  markeredgecolor, alpha)
 
 
-def _values_text(values: dict, labels: dict) -> str:
-    return ", ".join(f"{labels.get(name, name)} = {_shown(value)}" for name, value in values.items())
+def _values_text(values: dict, labels: dict, options: dict | None = None) -> str:
+    """ "learning rate α = 0.001, RMSProp's ε = inside √": each control's label and its value's."""
+    def shown(name, value):
+        for label, option in (options or {}).get(name, []):
+            if option is value or (type(option) is type(value) and option == value):
+                return label
+        return _shown(value)
+    return ", ".join(f"{labels.get(name, name)} = {shown(name, value)}" for name, value in values.items())
 
 
 def run_summary(layer: "Layer", result, **values) -> str:
@@ -470,10 +491,11 @@ def run_summary(layer: "Layer", result, **values) -> str:
 
 
 def _controls_signature(first: str, function) -> inspect.Signature:
-    """``(first, *, controls)``: the controls of ``function`` if it is a callable of controls."""
-    names = [] if _is_function(function) else _parameters(function)
+    """``(first, *, controls)``: the parameters of ``function`` (with their defaults) if it is a callable."""
+    own = [] if _is_function(function) else list(inspect.signature(function).parameters.values())
     return inspect.Signature([inspect.Parameter(first, inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-                             + [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY) for n in names])
+                             + [inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY, default=p.default)
+                                for p in own])
 
 
 def path_panel(function, *, domain=None, levels: int = 15, title: str | None = None,
@@ -507,8 +529,9 @@ def path_panel(function, *, domain=None, levels: int = 15, title: str | None = N
 
     def describe(layer, result, summary, **values):
         xs = np.asarray(result.x)
-        return (f"{layer.label}'s path, {_values_text(layer.values(values), layer.labels)}: from "
-                f"({xs[0, 0]:.3g}, {xs[0, 1]:.3g}) to ({xs[-1, 0]:.3g}, {xs[-1, 1]:.3g}); {summary}.")
+        settings = _values_text(layer.values(values), layer.labels, layer.options)
+        return (f"{layer.label}'s path, {settings}: from ({xs[0, 0]:.3g}, {xs[0, 1]:.3g}) to "
+                f"({xs[-1, 0]:.3g}, {xs[-1, 1]:.3g}); {summary}.")
 
     return Panel(background, draw, describe, size)
 
@@ -550,8 +573,8 @@ def loss_panel(steps: int, *, ylim=(1e-8, 1e3), ylabel: str = "loss", title: str
 
     def describe(layer, result, summary, **values):
         loss = np.asarray(result.loss, dtype=float) - minimum
-        return (f"{layer.label}'s {ylabel}, {_values_text(layer.values(values), layer.labels)}: from "
-                f"{loss[0]:.3g}; {summary}.")
+        settings = _values_text(layer.values(values), layer.labels, layer.options)
+        return f"{layer.label}'s {ylabel}, {settings}: from {loss[0]:.3g}; {summary}."
 
     return Panel(background, draw, describe, size)
 
@@ -643,7 +666,7 @@ def error_panel(steps: int, minimum, *, eigenvalues=None, ylim=(1e-12, 1e2), siz
 
     def background(ax):
         ax.set(yscale="log", xlim=(0, steps), ylim=ylim, xlabel="step", ylabel="distance to the minimum")
-        ax.set_title("error ‖θ − θ*‖ (dashed: ρᵗ)" if eigenvalues is not None else "error ‖θ − θ*‖", loc="left")
+        ax.set_title("error ‖θ − θ*‖" + (" (dashed: ρᵗ)" if eigenvalues is not None else ""), loc="left")
         ax.minorticks_off()
         ax.yaxis.set_major_formatter(FuncFormatter(_power_of_ten))
         return (f"Axes for the distance to the minimum on a log scale from {ylim[0]:g} to {ylim[1]:g} against "
@@ -670,8 +693,8 @@ def error_panel(steps: int, minimum, *, eigenvalues=None, ylim=(1e-12, 1e2), siz
     def describe(layer, result, summary, **values):
         errors = np.linalg.norm(np.asarray(result.x) - minimum, axis=1)
         theory = "" if eigenvalues is None else f" (the dashed line: the predicted rate {predicted(layer, values):.3g})"
-        return (f"{layer.label}'s distance to the minimum, {_values_text(layer.values(values), layer.labels)}: "
-                f"from {errors[0]:.3g}; {summary}{theory}.")
+        settings = _values_text(layer.values(values), layer.labels, layer.options)
+        return f"{layer.label}'s distance to the minimum, {settings}: from {errors[0]:.3g}; {summary}{theory}."
 
     return Panel(background, draw, describe, size)
 
@@ -705,6 +728,7 @@ class Layer:
     toggle: bool = True
     batch: Callable | None = None
     labels: dict = field(default_factory=dict, repr=False)  # the controls' labels, set by explorer
+    options: dict = field(default_factory=dict, repr=False)  # the controls' (label, value) pairs, too
 
     def __post_init__(self):
         self.label = self.label or self.name
@@ -712,7 +736,8 @@ class Layer:
 
     @property
     def controls(self) -> list[str]:
-        return _parameters(self.run)
+        """The controls ``run`` depends on (resolved against an explorer's controls)."""
+        return self.__dict__.get("_controls", _parameters(self.run))
 
     def values(self, values: dict) -> dict:
         """The values of the controls this layer depends on, out of all of them."""
@@ -734,8 +759,8 @@ def _optimizer_layer(optimizer, function, controls: list[str], *, steps: int, st
     Momentum and Nesterov for all learning rates are computed together (:func:`minimize_over_lr`).
     """
     own = [n for n in _parameters(optimizer) if n in controls]
-    f_controls = [] if _is_function(function) else _parameters(function)
-    start_controls = _parameters(start) if callable(start) else []
+    f_controls = [] if _is_function(function) else _uses(function, controls, what="the function")
+    start_controls = _uses(start, controls, what="start") if callable(start) else []
     names = [n for n in controls if n in own or n in f_controls or n in start_controls]
 
     def resolve(values):
@@ -797,7 +822,8 @@ def _control(name: str, options, index: int, label: str | None):
         return widgets.SelectionSlider(options=options, index=index, description=label or name,
                                        continuous_update=True, style=style,
                                        layout=widgets.Layout(width="min(100%, 26em)"))
-    return widgets.ToggleButtons(options=options, index=index, description=label or name, style=style)
+    return widgets.ToggleButtons(options=options, index=index, description=label or name,
+                                 style={**style, "button_width": "auto"})
 
 
 def _layer_toggle(layer: Layer) -> tuple[widgets.HBox, widgets.ToggleButtons]:
@@ -917,7 +943,8 @@ def explorer(panels, layers: Sequence, controls: dict, *, steps: int | None = No
         all their learning rates at once (:func:`minimize_over_lr`).
     controls : dict
         Name -> its values (a list, or a dict label -> value). Three numbers or more become a slider,
-        anything else toggle buttons. A layer's frames are drawn for the combinations of the controls it depends
+        anything else toggle buttons; a control with one value is shown only by the live form. A
+        layer's frames are drawn for the combinations of the controls it depends
         on (the parameters of its optimizer or ``run``, and of the panels' backgrounds).
     steps, function, start
         For optimizer layers: the number of steps, the function they run on (default: ``panels``,
@@ -961,6 +988,8 @@ def explorer(panels, layers: Sequence, controls: dict, *, steps: int | None = No
         if not depends:
             return widgets.HTML(html_for(chosen), **shared)
         name, rest = depends[0], depends[1:]
+        if len(options[name]) == 1:  # a fixed value: no stack, no control on the page
+            return stacks(rest, html_for, {**chosen, name: options[name][0][1]})
         children = [stacks(rest, html_for, {**chosen, name: value}) for _, value in options[name]]
         stack = widgets.Stack(children, selected_index=start_index[name], layout=full_width)
         widgets.jslink((control_widgets[name], "index"), (stack, "selected_index"))
@@ -973,7 +1002,9 @@ def explorer(panels, layers: Sequence, controls: dict, *, steps: int | None = No
         background.layout = widgets.Layout(width="100%")
         picture_children, toggles, counts = [background], [], []
         for layer in layers:
-            depends = [n for n in names if n in layer.controls or n in bg_controls]
+            # the controls with fewest values outermost: fewer nested stacks (and links) for the same frames
+            depends = sorted((n for n in names if n in layer.controls or n in bg_controls),
+                             key=lambda n: len(options[n]))
             combinations = [dict(zip(depends, values)) for values in
                             itertools.product(*[[v for _, v in options[n]] for n in depends])]
             results = layer.results(combinations)
@@ -997,7 +1028,8 @@ def explorer(panels, layers: Sequence, controls: dict, *, steps: int | None = No
     finally:
         drawing.close()
     spec["background"] = background
-    rows = [widgets.HBox(list(control_widgets.values()), layout=widgets.Layout(flex_flow="row wrap"))]
+    shown = [control_widgets[n] for n in names if len(options[n]) > 1]  # (a fixed value is in the alt texts)
+    rows = [widgets.HBox(shown, layout=widgets.Layout(flex_flow="row wrap"))]
     if toggles:
         rows.append(widgets.HBox(toggles, layout=widgets.Layout(flex_flow="row wrap")))
     rows.append(_picture(picture_children))
@@ -1055,14 +1087,10 @@ def _spec(panels, layers, controls, *, steps, function, start, initial, labels, 
         name, optimizer = layer if isinstance(layer, tuple) else (None, layer)
         made.append(_optimizer_layer(optimizer, function, names, steps=steps, start=start, name=name))
     for layer in made:
-        layer.labels = labels
-        missing = sorted(set(layer.controls) - set(names))
-        if missing:
-            raise ValueError(f"layer {layer.name!r} depends on {missing}, which are not in controls")
+        layer.labels, layer.options = labels, options
+        layer.__dict__["_controls"] = _uses(layer.run, names, what=f"layer {layer.name!r}")
     for panel in panels:
-        missing = sorted(set(panel.controls) - set(names))
-        if missing:
-            raise ValueError(f"a panel's background depends on {missing}, which are not in controls")
+        panel.__dict__["_controls"] = _uses(panel.background, names, skip=1, what="a panel's background")
     bg = [n for n in names if any(n in p.controls for p in panels)]
     n_frames = sum(int(np.prod([len(options[n]) for n in names if n in layer.controls or n in bg]))
                    for layer in made)

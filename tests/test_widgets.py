@@ -199,9 +199,10 @@ def test_each_layer_has_frames_for_its_own_controls_only(small):
     assert repr(small) == ("Explorer(SGD, Momentum and Nesterov; learning rate α 0.0005 to 0.0015 (3 values), "
                            "momentum μ 0.5 or 0.9 (2 values); 15 frames (SGD 3, Momentum 6, Nesterov 6). It needs "
                            "a widget front end: run the cell in Jupyter, or read the website)")
-    linked = links()
-    assert (lr.model_id, sgd.model_id) in linked and (lr.model_id, momentum.model_id) in linked
-    assert all((mu.model_id, inner.model_id) in linked for inner in momentum.children)
+    linked = links()  # (the control with fewer values is the outer stack: fewer stacks in all)
+    assert (lr.model_id, sgd.model_id) in linked and (mu.model_id, momentum.model_id) in linked
+    assert len(momentum.children) == len(MUS) and all(len(inner.children) == len(LRS) for inner in momentum.children)
+    assert all((lr.model_id, inner.model_id) in linked for inner in momentum.children)
     assert not any(source == mu.model_id and target in {sgd.model_id} | {c.model_id for c in sgd.children}
                    for source, target in linked)  # SGD does not depend on mu
     for (legend, buttons), stack, name in zip((t.children for t in toggles.children), layers,
@@ -209,14 +210,14 @@ def test_each_layer_has_frames_for_its_own_controls_only(small):
         assert (buttons.model_id, stack.model_id) in linked and stack.selected_index == 0
         assert [label for label, _ in buttons._options_full] == ["show", "hide"]
         assert legend.value.endswith(f"</span> {name}") and widgets.plotting.color_for(name) in legend.value
-    assert momentum.selected_index == LRS.index(0.001)
-    assert momentum.children[0].selected_index == MUS.index(0.9)
+    assert momentum.selected_index == MUS.index(0.9)
+    assert momentum.children[0].selected_index == LRS.index(0.001)
 
 
 def test_a_frame_draws_the_run_of_its_values(small):
     _, _, picture = small.children
     momentum = picture.children[2].children[0]
-    frame = momentum.children[LRS.index(0.0015)].children[MUS.index(0.5)]
+    frame = momentum.children[MUS.index(0.5)].children[LRS.index(0.0015)]
     (path_svg, path_alt), (loss_svg, loss_alt) = images(frame)
     run = minimize(rosenbrock, rosenbrock.start, Momentum(0.0015, 0.5), 60)
     assert path_alt.startswith("Momentum's path, learning rate α = 0.0015, momentum μ = 0.5: from (-1.2, 1) to")
@@ -279,7 +280,11 @@ def test_alt_wording_and_custom_layers():
 
 def test_a_background_that_depends_on_a_control_is_drawn_for_each_value():
     valleys = {k: quadratic(np.diag([1.0, float(k)]), start=[1.0, 1.0]) for k in (2, 10)}
-    ex = widgets.explorer(lambda kappa: valleys[kappa], [SGD], {"lr": [0.05, 0.1], "kappa": [2, 10]}, steps=10)
+    def valley(kappa, scale=1.0):  # a parameter with a default that is not a control keeps its default
+        assert scale == 1.0
+        return valleys[kappa]
+
+    ex = widgets.explorer(valley, [SGD], {"lr": [0.05, 0.1], "kappa": [2, 10]}, steps=10)
     _, _, picture = ex.children
     background, sgd = picture.children
     assert len(frames(background)) == 2 and (ex.children[0].children[1].model_id, background.model_id) in links()
