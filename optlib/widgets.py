@@ -165,9 +165,15 @@ def _svg_line(line: Line2D, height: float) -> str:
         face = _paint(line.get_markerfacecolor(), line.get_alpha())
         edge = _paint(line.get_markeredgecolor(), line.get_alpha())
         edge_width = _number(line.get_markeredgewidth() * DPI / 72 * _SCALE)
-        for x, y in np.rint(np.column_stack([xy[inside, 0], height - xy[inside, 1]]) * _SCALE).tolist():
+        centres = np.rint(np.column_stack([xy[inside, 0], height - xy[inside, 1]]) * _SCALE).astype(np.int64)
+        if marker == "." and len(centres):  # dots: one path of zero-length round-capped strokes
+            moves = np.diff(centres, axis=0, prepend=np.zeros((1, 2), dtype=np.int64))
+            d = "".join(f"m{dx} {dy}h0" for dx, dy in moves.tolist()).replace(" -", "-")
+            out.append(f"<path d='{d}' stroke='{face}' stroke-width='{_number(size)}' stroke-linecap='round'/>")
+            centres = centres[:0]
+        for x, y in centres.tolist():
             r = size / 2
-            if marker in ("o", "."):
+            if marker == "o":
                 out.append(f"<circle cx='{x:.0f}' cy='{y:.0f}' r='{_number(r)}' fill='{face}' stroke='{edge}' "
                            f"stroke-width='{edge_width}'/>")
             elif marker == "x":
@@ -498,17 +504,18 @@ def _controls_signature(first: str, function) -> inspect.Signature:
                                 for p in own])
 
 
-def path_panel(function, *, domain=None, levels: int = 15, title: str | None = None,
-               size=(4.6, 3.7)) -> Panel:
+def path_panel(function, *, domain=None, levels: int = 15, resolution: int = 100, title: str | None = None,
+               dots: bool = False, size=(4.6, 3.7)) -> Panel:
     """Contours of a test function (drawn once) and each layer's path on them.
 
     ``function`` is a :class:`~optlib.functions.TestFunction`, or a callable of some controls that
-    returns one (the contours are then drawn for each of their values). Each path starts at a black
-    dot; a path that blows up ends in a cross.
+    returns one (the contours are then drawn for each of their values), with ``levels`` contour
+    lines on a grid of ``resolution`` points a side. Each path starts at a black dot; a path that
+    blows up ends in a cross. ``dots`` marks every iterate (for short runs: the step lengths show).
     """
     def background(ax, **values):
         f = function if _is_function(function) else function(**values)
-        plotting.contour(f, ax, domain=domain, levels=levels, resolution=120)
+        plotting.contour(f, ax, domain=domain, levels=levels, resolution=resolution)
         ax.set(xlabel="x", ylabel="y")
         ax.set_title(title or f"{f.name}: paths", loc="left")
         minima = getattr(f, "minima", [])
@@ -520,7 +527,8 @@ def path_panel(function, *, domain=None, levels: int = 15, title: str | None = N
 
     def draw(ax, layer, result, **values):
         xs = np.asarray(result.x)
-        artists = [line(ax, xs[:, 0], xs[:, 1], color=layer.color),
+        artists = [line(ax, xs[:, 0], xs[:, 1], color=layer.color, marker="." if dots else "None",
+                        markersize=5),
                    line(ax, xs[0, 0], xs[0, 1], color="k", marker="o", markersize=4)]
         if result.diverged:
             artists.append(line(ax, xs[-1, 0], xs[-1, 1], color=layer.color, marker="x", markersize=8,
@@ -846,7 +854,7 @@ class _Drawing:
     """The panels' figures, one per combination of each panel's background controls, drawn once."""
 
     def __init__(self, panels: list[Panel]):
-        self.panels, self.figures = panels, {}
+        self.panels, self.figures, self.svgs = panels, {}, {}
 
     def axes(self, i: int, values: dict):
         """Panel ``i``'s axes and background alt text for these control values (drawn on first use)."""
@@ -863,9 +871,12 @@ class _Drawing:
 
     def background_html(self, values: dict) -> str:
         items = []
-        for i in range(len(self.panels)):
+        for i, panel in enumerate(self.panels):
             fig, _, alt = self.axes(i, values)
-            items.append(_img(figure_svg(fig), alt))
+            key = ("svg", i, tuple(values[n] for n in panel.controls))
+            if key not in self.svgs:  # (a panel that does not depend on a control is drawn once)
+                self.svgs[key] = _img(figure_svg(fig), alt)
+            items.append(self.svgs[key])
         return _row(items)
 
     def frame_html(self, layer: Layer, result, values: dict, summary: Callable = None) -> str:
@@ -889,11 +900,15 @@ class _Drawing:
         return _row(items)
 
     def close(self):
-        self.figures = {}
+        self.figures, self.svgs = {}, {}
 
 
 def _picture(children: list) -> widgets.GridBox:
-    """Children stacked in one grid cell: the background first, each layer above the last."""
+    """Children stacked in one grid cell: the background first, each layer above the last.
+
+    Every widget from the cell down to the pictures has no margin (widgets have 2 px by default,
+    one per level of nesting), so the overlays are exactly as wide as the background.
+    """
     for child in children:
         child.layout.grid_area = "picture"
     return widgets.GridBox(children, layout=widgets.Layout(grid_template_areas='"picture"',
@@ -979,7 +994,7 @@ def explorer(panels, layers: Sequence, controls: dict, *, steps: int | None = No
     control_widgets = {n: _control(n, options[n], start_index[n], labels.get(n)) for n in names}
     drawing = _Drawing(panels)
     # one layout and one style model for every frame (each model is a record in the page's state)
-    full_width = widgets.Layout(width="100%")
+    full_width = widgets.Layout(width="100%", margin="0")
     shared = {"layout": full_width, "style": widgets.widgets.widget_string.HTMLStyle()}
 
     def stacks(depends: list[str], html_for: Callable[[dict], str], chosen: dict | None = None):
@@ -999,7 +1014,7 @@ def explorer(panels, layers: Sequence, controls: dict, *, steps: int | None = No
         bg_controls = [n for n in names if any(n in p.controls for p in panels)]
         some = {n: options[n][start_index[n]][1] for n in names}
         background = stacks(bg_controls, lambda chosen: drawing.background_html({**some, **chosen}))
-        background.layout = widgets.Layout(width="100%")
+        background.layout = widgets.Layout(width="100%", margin="0")
         picture_children, toggles, counts = [background], [], []
         for layer in layers:
             # the controls with fewest values outermost: fewer nested stacks (and links) for the same frames
@@ -1023,7 +1038,7 @@ def explorer(panels, layers: Sequence, controls: dict, *, steps: int | None = No
                 widgets.jslink((buttons, "index"), (shown, "selected_index"))
                 toggles.append(entry)
                 frames = shown
-            frames.layout = widgets.Layout(width="100%")
+            frames.layout = widgets.Layout(width="100%", margin="0")
             picture_children.append(frames)
     finally:
         drawing.close()
@@ -1148,13 +1163,13 @@ class LiveExplorer(widgets.VBox):
         self.controls = {n: _live_control(n, ranges.get(n), options[n], start[n], labels.get(n)) for n in names}
         self._drawing = _Drawing(spec["panels"])
         self._bg_controls = [n for n in names if any(n in p.controls for p in spec["panels"])]
-        full_width = {"layout": widgets.Layout(width="100%")}
+        full_width = {"layout": widgets.Layout(width="100%", margin="0")}
         if self._bg_controls or "background" not in spec:
             self._background = widgets.HTML(self._drawing.background_html(self.values), **full_width)
         else:  # the static explorer's background widget: the page holds it once
             self._background = spec["background"]
         self._layers = spec["layers"]
-        self._overlays = [widgets.HTML(self._frame(layer), layout=widgets.Layout(width="100%"))
+        self._overlays = [widgets.HTML(self._frame(layer), layout=widgets.Layout(width="100%", margin="0"))
                           for layer in self._layers]
         self.latencies: list[tuple[str, float]] = []
         toggles, children = [], [self._background]
@@ -1162,7 +1177,7 @@ class LiveExplorer(widgets.VBox):
             if layer.toggle:
                 entry, buttons = _layer_toggle(layer)
                 shown = widgets.Stack([overlay, widgets.HTML("")], selected_index=0,
-                                      layout=widgets.Layout(width="100%"))
+                                      layout=widgets.Layout(width="100%", margin="0"))
                 widgets.jslink((buttons, "index"), (shown, "selected_index"))
                 toggles.append(entry)
                 children.append(shown)

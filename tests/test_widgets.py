@@ -128,6 +128,14 @@ def test_overlay_markers_and_texts():
     text = ax.text(5, 0.5, "a < b", ha="center", color="C2")
     svg = widgets.overlay_svg(fig, [dots, text])
     assert svg.count("<circle") == 2  # the point at x = 50 is outside the axes
+    dots = widgets.overlay_svg(fig, [widgets.line(ax, [1, 5, 50], [0, 0, 0], color="C0", marker=".",
+                                                  linestyle="None")])
+    (d,) = re.findall(r"<path d='([^']*)'", dots)
+    starts = np.cumsum(np.array(re.findall(r"m(-?\d+) (-?\d+)h0", d.replace("-", " -").replace("m ", "m")),
+                                dtype=float), axis=0)
+    expected = ax.transData.transform([[1, 0], [5, 0]])
+    np.testing.assert_allclose(starts / 10, np.column_stack([expected[:, 0], fig.bbox.height - expected[:, 1]]),
+                               atol=0.1)  # two dots, where matplotlib puts the points
     assert "a &lt; b</text>" in svg and "text-anchor='middle'" in svg
     with pytest.raises(ValueError, match="markers"):
         widgets.overlay_svg(fig, [widgets.line(ax, [1], [0], color="k", marker="s")])
@@ -237,6 +245,11 @@ def test_a_frame_draws_the_run_of_its_values(small):
 
 def test_backgrounds_and_frames_have_alt_texts_and_the_same_panels(small):
     _, _, picture = small.children
+
+    def below(widget):
+        return [widget] + [w for child in getattr(widget, "children", ()) for w in below(child)]
+    # no margins from the grid cell down: the overlays are exactly as wide as the background
+    assert all(w.layout.margin == "0" and w.layout.width == "100%" for w in below(picture)[1:])
     (bg,) = frames(picture.children[0])
     bg_images = re.findall(r'<img src="data:image/svg\+xml,([^"]*)" alt="([^"]*)"', bg.value)
     assert len(bg_images) == 2
