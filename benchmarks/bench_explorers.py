@@ -31,7 +31,8 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 MEDIAN_LIMIT, WORST_LIMIT = 0.150, 0.400  # seconds
 MOVES = 25
-DEFAULT_CHAPTERS = ["chapters/03_momentum_nesterov.ipynb"]
+DEFAULT_CHAPTERS = ["chapters/02_gradient_descent.ipynb", "chapters/03_momentum_nesterov.ipynb",
+                    "chapters/04_adaptive_methods.ipynb"]
 
 
 def live_explorers(notebook: Path) -> list[tuple[str, object]]:

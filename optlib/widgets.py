@@ -146,7 +146,7 @@ def _svg_line(line: Line2D, height: float) -> str:
     width = line.get_linewidth() * DPI / 72 * _SCALE
     if line.get_linestyle() not in ("None", "", " ", "none") and line.get_linewidth() > 0:
         points, codes = _display_points(line, height)
-        if len(points) > 1:
+        if (codes == Path.LINETO).any():  # (nothing to draw without a segment)
             dash = _DASHES.get(line.get_linestyle())
             dasharray = "" if dash is None else " stroke-dasharray='" + " ".join(
                 _number(d * width) for d in dash) + "'"
@@ -404,12 +404,19 @@ class Panel:
         ``summary`` is the sentence saying how the run goes (see :func:`explorer`'s ``alt``).
     size : (float, float)
         Width and height in inches (at :data:`DPI`).
+    underlay : callable, optional
+        ``underlay(ax, **values)`` returns ``(artists, alt)``: a part of the picture that depends on
+        controls (its parameters after ``ax``) but not on any layer, such as a function's contours. It
+        becomes a layer of its own under the others, always shown: much lighter and quicker than a
+        background per value, whose axes and labels would be drawn again each time.
     """
 
     background: Callable
     draw: Callable
     describe: Callable
     size: tuple = (4.6, 3.7)
+    underlay: Callable | None = None
+    underlay_label: str = "backdrop"
 
     @property
     def controls(self) -> list[str]:
@@ -513,17 +520,34 @@ def path_panel(function, *, domain=None, levels: int = 15, resolution: int = 100
     lines on a grid of ``resolution`` points a side. Each path starts at a black dot; a path that
     blows up ends in a cross. ``dots`` marks every iterate (for short runs: the step lengths show).
     """
+    def where(f) -> str:
+        minima = getattr(f, "minima", [])
+        return "" if not minima else "; minimum at " + ", ".join(
+            f"({m[0]:.3g}, {m[1]:.3g})" for m in minima) + " (stars)"
+
     def background(ax, **values):
         f = function if _is_function(function) else function(**values)
         plotting.contour(f, ax, domain=domain, levels=levels, resolution=resolution)
         ax.set(xlabel="x", ylabel="y")
         ax.set_title(title or f"{f.name}: paths", loc="left")
-        minima = getattr(f, "minima", [])
-        where = "" if not minima else "; minimum at " + ", ".join(
-            f"({m[0]:.3g}, {m[1]:.3g})" for m in minima) + " (stars)"
-        return f"Contour lines of the {f.name} function{where}. The paths are drawn over them."
+        return f"Contour lines of the {f.name} function{where(f)}. The paths are drawn over them."
 
     background.__signature__ = _controls_signature("ax", function)
+    underlay = None
+    if not _is_function(function) and domain is not None:
+        # the window is fixed: axes drawn once, the contours for each value as a layer under the paths
+        def background(ax):  # noqa: F811
+            (x0, x1), (y0, y1) = domain
+            ax.set(xlim=(x0, x1), ylim=(y0, y1), xlabel="x", ylabel="y")
+            ax.set_title(title or "paths", loc="left")
+            return (f"Axes from {x0:g} to {x1:g} in x and from {y0:g} to {y1:g} in y; the contour lines of the "
+                    "function and the paths are drawn over them.")
+
+        def underlay(ax, **values):
+            f = function(**values)
+            return _contour_lines(ax, f, domain, levels, resolution), f"Contour lines of the {f.name} function{where(f)}"
+
+        underlay.__signature__ = _controls_signature("ax", function)
 
     def draw(ax, layer, result, **values):
         xs = np.asarray(result.x)
@@ -541,7 +565,36 @@ def path_panel(function, *, domain=None, levels: int = 15, resolution: int = 100
         return (f"{layer.label}'s path, {settings}: from ({xs[0, 0]:.3g}, {xs[0, 1]:.3g}) to "
                 f"({xs[-1, 0]:.3g}, {xs[-1, 1]:.3g}); {summary}.")
 
-    return Panel(background, draw, describe, size)
+    return Panel(background, draw, describe, size, underlay, "contours")
+
+
+def _contour_lines(ax, f, domain, levels: int, resolution: int) -> list:
+    """:func:`optlib.plotting.contour`'s lines and minima on ``ax``, as overlay lines (``ax`` is left as it was)."""
+    kept = (ax.get_xlim(), ax.get_ylim(), ax.get_xlabel(), ax.get_ylabel())
+    before = set(ax.get_children())
+    plotting.contour(f, ax, domain=domain, levels=levels, resolution=resolution)
+    added = [a for a in ax.get_children() if a not in before]
+    lines = []
+    for artist in added:
+        if isinstance(artist, Line2D):  # a minimum's star
+            x, y = artist.get_data()
+            lines.append(line(ax, x, y, color=artist.get_markerfacecolor(), linestyle="None",
+                              marker=artist.get_marker(), markersize=artist.get_markersize(),
+                              markeredgecolor=artist.get_markeredgecolor()))
+        elif hasattr(artist, "get_paths"):  # the contour set: one path per level, in pieces
+            widths = np.broadcast_to(artist.get_linewidth(), len(artist.get_paths()))
+            for path, color, width in zip(artist.get_paths(), artist.get_edgecolor(), widths):
+                if len(path.vertices) == 0:
+                    continue
+                xy = path.vertices.astype(float)
+                if path.codes is not None:  # a gap (nan) before each new piece
+                    starts = np.flatnonzero(path.codes == Path.MOVETO)[1:]
+                    xy = np.insert(xy, starts, np.nan, axis=0)
+                lines.append(line(ax, xy[:, 0], xy[:, 1], color=tuple(color), linewidth=float(width)))
+    for artist in added:
+        artist.remove()
+    ax.set(xlim=kept[0], ylim=kept[1], xlabel=kept[2], ylabel=kept[3])
+    return lines
 
 
 _SUPERSCRIPTS = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
@@ -737,6 +790,7 @@ class Layer:
     batch: Callable | None = None
     labels: dict = field(default_factory=dict, repr=False)  # the controls' labels, set by explorer
     options: dict = field(default_factory=dict, repr=False)  # the controls' (label, value) pairs, too
+    underlay_of: int | None = field(default=None, repr=False)  # set for a panel's underlay (see Panel)
 
     def __post_init__(self):
         self.label = self.label or self.name
@@ -854,7 +908,7 @@ class _Drawing:
     """The panels' figures, one per combination of each panel's background controls, drawn once."""
 
     def __init__(self, panels: list[Panel]):
-        self.panels, self.figures, self.svgs = panels, {}, {}
+        self.panels, self.figures, self.svgs, self.layouts = panels, {}, {}, {}
 
     def axes(self, i: int, values: dict):
         """Panel ``i``'s axes and background alt text for these control values (drawn on first use)."""
@@ -865,7 +919,12 @@ class _Drawing:
             ax = fig.add_subplot()
             with matplotlib.rc_context(_PANEL_STYLE):
                 alt = panel.background(ax, **{n: values[n] for n in panel.controls})
-                fig.tight_layout()
+                if i in self.layouts:  # the panel's layout for its other values: no jump, no new layout
+                    fig.subplots_adjust(**self.layouts[i])
+                else:
+                    fig.tight_layout()
+                    self.layouts[i] = {k: getattr(fig.subplotpars, k)
+                                       for k in ("left", "right", "bottom", "top", "wspace", "hspace")}
             self.figures[key] = (fig, ax, str(alt or ""))
         return self.figures[key]
 
@@ -880,12 +939,20 @@ class _Drawing:
         return _row(items)
 
     def frame_html(self, layer: Layer, result, values: dict, summary: Callable = None) -> str:
-        summary = (summary or run_summary)(layer, result, **values)
-        if not str(summary).strip():
+        summary = "" if layer.underlay_of is not None else (summary or run_summary)(layer, result, **values)
+        if layer.underlay_of is None and not str(summary).strip():
             raise ValueError(f"alt gave an empty text for {layer.name} at {values}")
         items = []
         for i, panel in enumerate(self.panels):
             fig, ax, _ = self.axes(i, values)
+            if layer.underlay_of is not None:  # a panel's underlay: on its own panel only
+                if i != layer.underlay_of:
+                    items.append(_blank(panel))
+                    continue
+                artists, alt = panel.underlay(ax, **layer.values(values))
+                settings = _values_text(layer.values(values), layer.labels, layer.options)
+                items.append(_img(overlay_svg(fig, artists), f"{alt}, {settings}."))
+                continue
             artists = panel.draw(ax, layer, result, **values) or []
             try:
                 svg = overlay_svg(fig, artists)
@@ -1053,7 +1120,7 @@ def explorer(panels, layers: Sequence, controls: dict, *, steps: int | None = No
 
 def _summary(spec: dict, counts: list) -> str:
     """What an explorer holds, in words (its repr: what a notebook shows before the widget renders)."""
-    layers = [label for label, _ in counts]
+    layers = [layer.label for layer in spec["layers"] if layer.underlay_of is None]
     named = ", ".join(layers[:-1]) + " and " + layers[-1] if len(layers) > 1 else layers[0]
     controls = []
     for n in spec["names"]:
@@ -1101,6 +1168,14 @@ def _spec(panels, layers, controls, *, steps, function, start, initial, labels, 
             raise ValueError("layers given as optimizers need a function to run on and steps")
         name, optimizer = layer if isinstance(layer, tuple) else (None, layer)
         made.append(_optimizer_layer(optimizer, function, names, steps=steps, start=start, name=name))
+    underlays = []
+    for i, panel in enumerate(panels):
+        if panel.underlay is not None:
+            uses = _uses(panel.underlay, names, skip=1, what="a panel's underlay")
+            run = lambda **values: None  # noqa: E731  (what it draws depends on the values alone)
+            run.__signature__ = inspect.Signature([inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY) for n in uses])
+            underlays.append(Layer(panel.underlay_label, run, color="k", toggle=False, underlay_of=i))
+    made = underlays + made
     for layer in made:
         layer.labels, layer.options = labels, options
         layer.__dict__["_controls"] = _uses(layer.run, names, what=f"layer {layer.name!r}")
@@ -1227,7 +1302,7 @@ class LiveExplorer(widgets.VBox):
                 parts.append(f"{n} in " + ", ".join(label for label, _ in (_options(n, r) if r is not None
                                                                           else self._spec["options"][n])))
         return ("Live explorer (run the cell in a kernel to move it): " + "; ".join(parts) + "; layers "
-                + ", ".join(layer.label for layer in self._layers))
+                + ", ".join(layer.label for layer in self._layers if layer.underlay_of is None))
 
 
 # ---------------------------------------------------------------------------------------------------

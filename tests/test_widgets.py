@@ -304,6 +304,37 @@ def test_a_background_that_depends_on_a_control_is_drawn_for_each_value():
     assert len(frames(sgd.children[0])) == 4  # the run depends on kappa through the function
 
 
+def test_contours_that_depend_on_a_control_are_a_layer_under_the_paths_over_axes_drawn_once():
+    valleys = {k: quadratic(np.diag([1.0, float(k)]), start=[1.0, 1.0]) for k in (2, 10)}
+    domain = ((-2.0, 2.0), (-2.0, 2.0))
+    ex = widgets.explorer([widgets.path_panel(lambda kappa: valleys[kappa], domain=domain), widgets.loss_panel(10)],
+                          [SGD], {"lr": [0.05, 0.1], "kappa": [2, 10]}, function=lambda kappa: valleys[kappa],
+                          steps=10)
+    controls, _, picture = ex.children
+    background, contours, sgd = picture.children
+    assert len(frames(background)) == 1  # the axes, once
+    assert (controls.children[1].model_id, contours.model_id) in links() and len(frames(contours)) == 2
+    assert "SGD and" not in repr(ex) and "(contours 2, SGD 4)" in repr(ex)
+    (lines_svg, alt), = images(frames(contours)[1])
+    assert alt == "Contour lines of the quadratic function; minimum at (0, 0) (stars), kappa = 10."
+    assert lines_svg.count("<polygon") == 1 and 12 <= lines_svg.count("<path") <= 15  # the star, the levels
+    # the lines are matplotlib's contour lines, in its colours, and the axes are left as they were
+    fig = Figure(figsize=(4.6, 3.7), dpi=widgets.DPI)
+    ax = fig.add_subplot()
+    widgets.path_panel(lambda kappa: valleys[kappa], domain=domain).background(ax)
+    lines = widgets._contour_lines(ax, valleys[10], domain, 15, 100)
+    assert ax.get_xlabel() == "x" and ax.get_xlim() == (-2.0, 2.0) and not ax.collections and not ax.lines
+    reference = widgets.plotting.contour(valleys[10], Figure().add_subplot(), domain=domain, levels=15, resolution=100)
+    (contour_set,) = reference.collections
+    drawn = [(path, color) for path, color in zip(contour_set.get_paths(), contour_set.get_edgecolor())
+             if len(path.vertices)]
+    assert len(lines) == len(drawn) + 1
+    for got, (path, color) in zip(lines, drawn):
+        np.testing.assert_array_equal(got.get_xydata()[np.isfinite(got.get_xydata()[:, 0])], path.vertices)
+        assert tuple(got.get_color()) == tuple(color)
+    assert lines[-1].get_marker() == "*" and tuple(lines[-1].get_xydata()[0]) == (0.0, 0.0)
+
+
 @pytest.mark.parametrize("kwargs, match", [
     ({"controls": {}}, "controls"),
     ({"controls": {"lr": []}}, "lr"),
