@@ -31,9 +31,9 @@ from typing import Callable, Sequence
 import ipywidgets as widgets
 import matplotlib
 import matplotlib.pyplot as pyplot
+import numpy as np
 import PIL.Image
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-import numpy as np
 from matplotlib.colors import to_hex, to_rgba
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -58,7 +58,8 @@ _SCALE = 10
 # the line drawn without them: matplotlib's own path simplification, as on screen.
 _SIMPLIFY = 0.4
 
-# Text sizes of the panels (points; a panel is 4.6 inches wide, so a phone shows them at 9-10 px).
+# Text sizes of the panels in points (a panel is 460 px wide at DPI; a phone shows it 358 px wide,
+# so 10 points are 11 px there).
 _PANEL_STYLE = {"axes.titlesize": 12, "axes.labelsize": 11, "xtick.labelsize": 10, "ytick.labelsize": 10}
 
 # Panels sit side by side down to this width (CSS pixels) each, and wrap onto rows below it.
@@ -525,29 +526,28 @@ def path_panel(function, *, domain=None, levels: int = 15, resolution: int = 100
         return "" if not minima else "; minimum at " + ", ".join(
             f"({m[0]:.3g}, {m[1]:.3g})" for m in minima) + " (stars)"
 
-    def background(ax, **values):
+    def contours_and_axes(ax, **values):
         f = function if _is_function(function) else function(**values)
         plotting.contour(f, ax, domain=domain, levels=levels, resolution=resolution)
         ax.set(xlabel="x", ylabel="y")
         ax.set_title(title or f"{f.name}: paths", loc="left")
         return f"Contour lines of the {f.name} function{where(f)}. The paths are drawn over them."
 
-    background.__signature__ = _controls_signature("ax", function)
-    underlay = None
-    if not _is_function(function) and domain is not None:
-        # the window is fixed: axes drawn once, the contours for each value as a layer under the paths
-        def background(ax):  # noqa: F811
-            (x0, x1), (y0, y1) = domain
-            ax.set(xlim=(x0, x1), ylim=(y0, y1), xlabel="x", ylabel="y")
-            ax.set_title(title or "paths", loc="left")
-            return (f"Axes from {x0:g} to {x1:g} in x and from {y0:g} to {y1:g} in y; the contour lines of the "
-                    "function and the paths are drawn over them.")
+    def axes_only(ax):
+        (x0, x1), (y0, y1) = domain
+        ax.set(xlim=(x0, x1), ylim=(y0, y1), xlabel="x", ylabel="y")
+        ax.set_title(title or "paths", loc="left")
+        return (f"Axes from {x0:g} to {x1:g} in x and from {y0:g} to {y1:g} in y; the contour lines of the "
+                "function and the paths are drawn over them.")
 
-        def underlay(ax, **values):
-            f = function(**values)
-            return _contour_lines(ax, f, domain, levels, resolution), f"Contour lines of the {f.name} function{where(f)}"
+    def contours(ax, **values):
+        f = function(**values)
+        return _contour_lines(ax, f, domain, levels, resolution), f"Contour lines of the {f.name} function{where(f)}"
 
-        underlay.__signature__ = _controls_signature("ax", function)
+    contours_and_axes.__signature__ = contours.__signature__ = _controls_signature("ax", function)
+    # a function of controls in a fixed window: the axes drawn once, its contours a layer under the paths
+    underlay = contours if not _is_function(function) and domain is not None else None
+    background = axes_only if underlay else contours_and_axes
 
     def draw(ax, layer, result, **values):
         xs = np.asarray(result.x)
