@@ -33,7 +33,7 @@ import numpy as np
 __all__ = ["METHODS", "iteration_matrix", "rate", "gd_rate", "heavy_ball_rate", "nesterov_rate", "stable_lr",
            "optimal_gd", "optimal_heavy_ball", "gd_optimal_rate", "heavy_ball_optimal_rate", "measured_rate"]
 
-#: The methods this module knows: plain gradient descent, note 1's heavy ball and Nesterov.
+#: The names of the methods this module knows (gradient descent, note 1's heavy ball, Nesterov).
 METHODS = ("gd", "heavy_ball", "nesterov")
 
 
@@ -119,7 +119,7 @@ def gd_rate(lr, eigenvalues) -> np.ndarray:
 
 
 def heavy_ball_rate(lr, mu, eigenvalues) -> np.ndarray:
-    r"""Heavy ball's rate (note 1's momentum, :class:`optlib.Momentum`): :func:`rate` with ``method="heavy_ball"``.
+    r"""Heavy ball's rate (note 1's momentum, :class:`~optlib.optimizers.Momentum`): :func:`rate` with ``method="heavy_ball"``.
 
     With :math:`\mu = 0` it is gradient descent's.
     """
@@ -127,7 +127,7 @@ def heavy_ball_rate(lr, mu, eigenvalues) -> np.ndarray:
 
 
 def nesterov_rate(lr, mu, eigenvalues) -> np.ndarray:
-    r"""Nesterov's rate (:class:`optlib.Nesterov`): :func:`rate` with ``method="nesterov"``."""
+    r"""Nesterov's rate (:class:`~optlib.optimizers.Nesterov`): :func:`rate` with ``method="nesterov"``."""
     return rate(lr, eigenvalues, mu, "nesterov")
 
 
