@@ -994,7 +994,7 @@ class Explorer(widgets.VBox):
         self._summary, self._spec = summary, spec
 
     def __repr__(self) -> str:
-        return f"Explorer({self._summary})"
+        return self._summary
 
     def live(self, **ranges) -> "LiveExplorer":
         """The same explorer with continuous controls, for a running kernel.
@@ -1118,18 +1118,27 @@ def explorer(panels, layers: Sequence, controls: dict, *, steps: int | None = No
     return Explorer(rows, _summary(spec, counts), spec)
 
 
+#: ipywidgets cuts a widget's plain-text form (what a notebook shows before its widgets run) at this length.
+REPR_LENGTH = 110
+
+
+def _first_that_fits(*texts: str) -> str:
+    """The first text of at most :data:`REPR_LENGTH` characters (else the last, cut)."""
+    for text in texts:
+        if len(text) <= REPR_LENGTH:
+            return text
+    return texts[-1][:REPR_LENGTH - 1] + "…"
+
+
 def _summary(spec: dict, counts: list) -> str:
-    """What an explorer holds, in words (its repr: what a notebook shows before the widget renders)."""
-    layers = [layer.label for layer in spec["layers"] if layer.underlay_of is None]
-    named = ", ".join(layers[:-1]) + " and " + layers[-1] if len(layers) > 1 else layers[0]
-    controls = []
-    for n in spec["names"]:
-        shown = [label for label, _ in spec["options"][n]]
-        span = f"{shown[0]} to {shown[-1]}" if len(shown) > 2 else " or ".join(shown)
-        controls.append(f"{spec['labels'].get(n, n)} {span} ({len(shown)} values)")
-    frames = ", ".join(f"{label} {n}" for label, n in counts)
-    return (f"{named}; " + ", ".join(controls) + f"; {sum(n for _, n in counts)} frames ({frames}). "
-            "It needs a widget front end: run the cell in Jupyter, or read the website")
+    """What an explorer holds, in words short enough to be shown whole (its repr, before it runs)."""
+    layers = ", ".join(layer.label for layer in spec["layers"] if layer.underlay_of is None)
+    moving = [n for n in spec["names"] if len(spec["options"][n]) > 1]
+    sized = ", ".join(f"{n} ({len(spec['options'][n])})" for n in moving)
+    frames = sum(n for _, n in counts)
+    return _first_that_fits(f"Explorer({layers} over {sized}; {frames} frames): run the cell to show it",
+                            f"Explorer({layers} over {', '.join(moving)}): run the cell to show it",
+                            f"Explorer(over {', '.join(moving)}): run the cell to show it")
 
 
 def _spec(panels, layers, controls, *, steps, function, start, initial, labels, alt) -> dict:
@@ -1293,16 +1302,17 @@ class LiveExplorer(widgets.VBox):
         super().close()
 
     def __repr__(self) -> str:
-        parts = []
+        layers = ", ".join(layer.label for layer in self._layers if layer.underlay_of is None)
+        spans = []
         for n in self._spec["names"]:
             r = self._ranges.get(n)
             if isinstance(r, tuple) and len(r) == 3:
-                parts.append(f"{n} from {_shown(r[0])} to {_shown(r[1])} by {_shown(r[2])}")
-            else:
-                parts.append(f"{n} in " + ", ".join(label for label, _ in (_options(n, r) if r is not None
-                                                                          else self._spec["options"][n])))
-        return ("Live explorer (run the cell in a kernel to move it): " + "; ".join(parts) + "; layers "
-                + ", ".join(layer.label for layer in self._layers if layer.underlay_of is None))
+                spans.append(f"{n} {_shown(r[0])}-{_shown(r[1])}")
+            elif r is not None or len(self._spec["options"][n]) > 1:
+                spans.append(n)
+        return _first_that_fits(f"LiveExplorer({layers}; {', '.join(spans)}): run the cell to move it",
+                                f"LiveExplorer({', '.join(spans)}): run the cell to move it",
+                                f"LiveExplorer({layers}): run the cell to move it")
 
 
 # ---------------------------------------------------------------------------------------------------

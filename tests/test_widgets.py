@@ -204,9 +204,10 @@ def test_each_layer_has_frames_for_its_own_controls_only(small):
     sgd, momentum, nesterov = (stack.children[0] for stack in layers)  # inside show/hide
     assert len(frames(sgd)) == len(LRS)
     assert len(frames(momentum)) == len(frames(nesterov)) == len(LRS) * len(MUS)
-    assert repr(small) == ("Explorer(SGD, Momentum and Nesterov; learning rate α 0.0005 to 0.0015 (3 values), "
-                           "momentum μ 0.5 or 0.9 (2 values); 15 frames (SGD 3, Momentum 6, Nesterov 6). It needs "
-                           "a widget front end: run the cell in Jupyter, or read the website)")
+    # what a notebook shows before the widget runs: whole (ipywidgets cuts it at 110 characters)
+    assert repr(small) == "Explorer(SGD, Momentum, Nesterov over lr (3), mu (2); 15 frames): run the cell to show it"
+    assert len(repr(small)) <= widgets.REPR_LENGTH == 110
+    assert small._repr_mimebundle_()["text/plain"] == repr(small)
     linked = links()  # (the control with fewer values is the outer stack: fewer stacks in all)
     assert (lr.model_id, sgd.model_id) in linked and (mu.model_id, momentum.model_id) in linked
     assert len(momentum.children) == len(MUS) and all(len(inner.children) == len(LRS) for inner in momentum.children)
@@ -314,7 +315,7 @@ def test_contours_that_depend_on_a_control_are_a_layer_under_the_paths_over_axes
     background, contours, sgd = picture.children
     assert len(frames(background)) == 1  # the axes, once
     assert (controls.children[1].model_id, contours.model_id) in links() and len(frames(contours)) == 2
-    assert "SGD and" not in repr(ex) and "(contours 2, SGD 4)" in repr(ex)
+    assert repr(ex) == "Explorer(SGD over lr (2), kappa (2); 6 frames): run the cell to show it"  # 2 + 4
     (lines_svg, alt), = images(frames(contours)[1])
     assert alt == "Contour lines of the quadratic function; minimum at (0, 0) (stars), kappa = 10."
     assert lines_svg.count("<polygon") == 1 and 12 <= lines_svg.count("<path") <= 15  # the star, the levels
@@ -372,8 +373,7 @@ def test_live_explorer_redraws_only_the_layers_a_control_affects(small):
     run = minimize(rosenbrock, rosenbrock.start, Momentum(0.0014, 0.5), 60)
     assert f"learning rate α = 0.0014, momentum μ = 0.5" in after_lr[1]
     assert f"it ends at loss {run.loss[-1]:.2g} after 60 steps" in after_lr[1]
-    assert repr(live) == ("Live explorer (run the cell in a kernel to move it): lr from 0.0001 to 0.0025 by 0.0001; "
-                          "mu from 0 to 0.99 by 0.01; layers SGD, Momentum, Nesterov")
+    assert repr(live) == "LiveExplorer(SGD, Momentum, Nesterov; lr 0.0001-0.0025, mu 0-0.99): run the cell to move it"
     with pytest.raises(ValueError, match="unknown"):
         small.live(beta=(0.0, 1.0, 0.1))
 
