@@ -6,7 +6,7 @@ One module per topic of the notes: :mod:`~optlib.losses`, :mod:`~optlib.optimize
 all imported here. :mod:`optlib.plotting` and :mod:`optlib.widgets` add matplotlib and ipywidgets and
 are imported only when asked for (``from optlib import plotting``).
 """
-from . import data, functions, losses, models, optimizers, regularization, schedules, training
+from . import curvature, data, functions, losses, models, optimizers, regularization, schedules, training
 from .data import linear_regression_data, moons, moons_split, sparse_features, spirals, train_val_split
 from .functions import (MinimizeResult, beale, booth, himmelblau, minimize, numerical_grad, quadratic, rastrigin,
                         rosenbrock, saddle)

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 APPENDIX = ROOT / "chapters" / "appendix_a_formula_index.md"
 NOTES = ROOT.parent / "shared" / "notes"  # BOOK.md's `../shared/notes/`; not part of a clone
 
-MODULES = ["losses", "optimizers", "schedules", "regularization", "functions", "models", "training", "data",
+MODULES = ["losses", "optimizers", "schedules", "regularization", "functions", "models", "training", "data", "curvature",
            "plotting", "widgets"]
 
 FORMULA_HEADER = ["Formula", "Note", "optlib", "Chapter", "Test"]
