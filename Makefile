@@ -23,7 +23,7 @@ help:
 	@echo "make test      optlib's tests, nbval over the chapters, the book build with -W, the browser tests"
 	@echo "make lab       JupyterLab on the chapters"
 	@echo "make outputs   re-execute every notebook in place (stored outputs, prose numbers, cell metadata)"
-	@echo "make bench     optimizer step and notebook timings (writes benchmarks/results.md, notebooks.md)"
+	@echo "make bench     optimizer steps, explorer redraws, notebook times (benchmarks/*.md)"
 	@echo "make lock      pin the newest versions the requirements allow into $(LOCK)"
 
 # --- environments: rebuilt when a requirements file changes -------------------------------------------
@@ -110,6 +110,7 @@ outputs: $(VENV)/.book-deps
 
 bench: $(TEST_DEPS)
 	$(BIN)/python benchmarks/bench_optimizers.py
+	$(BIN)/python benchmarks/bench_explorers.py
 	$(BIN)/python benchmarks/bench_notebooks.py
 
 clean:
