@@ -88,9 +88,14 @@ def solution_code_cells(nb: dict) -> list[int]:
     return cells
 
 
+#: How a cell starts a live explorer: optlib.widgets' Explorer.live(...) (LiveExplorer) or
+#: live_picture_explorer(...) / the older live_explorer(...) (an ipywidgets ``interactive``).
+LIVE_CALL = re.compile(r"(\.live\(|live_picture_explorer\(|live_explorer\()")
+
+
 def live_explorer_cells(nb: dict) -> list[int]:
     return [i for i, cell in enumerate(nb["cells"]) if cell["cell_type"] == "code"
-            and "remove-cell" in cell["metadata"].get("tags", []) and "live_explorer(" in _source(cell)]
+            and "remove-cell" in cell["metadata"].get("tags", []) and LIVE_CALL.search(_source(cell))]
 
 
 WITH_NUMBERS = [path for path in CHAPTERS if stored_numbers(_notebook(path))]
@@ -116,11 +121,19 @@ ERROR_OUTPUTS = f"""() => {PANEL}.content.widgets.flatMap((c, i) => c.model.type
 EVALUATED = f"""i => ({PANEL}.content.widgets[i].model.getMetadata('user_expressions') || [])
     .map(e => [e.expression, e.result.status === 'ok' ? e.result.data['text/plain'] : e.result.ename])"""
 FORGET_NUMBERS = f"indices => indices.forEach(i => {PANEL}.content.widgets[i].model.deleteMetadata('user_expressions'))"
-PICTURE = "e => [...e.querySelectorAll('.widget-interact .widget-output img')].map(i => i.src).join('|')"
-PICTURE_CHANGED = """([e, before]) => {
-    const now = [...e.querySelectorAll('.widget-interact .widget-output img')].map(i => i.src).join('|');
+#: The pictures a live explorer shows: every visible image in the cell's outputs (an ``interactive``'s
+#: output, or a LiveExplorer's background and the overlays of the layers shown).
+SHOWN_IMAGES = ("[...e.querySelectorAll('.jp-OutputArea-output img')]"
+                ".filter(i => i.offsetParent !== null).map(i => i.src).join('|')")
+PICTURE = f"e => {SHOWN_IMAGES}"
+PICTURE_CHANGED = f"""([e, before]) => {{
+    const now = {SHOWN_IMAGES};
     return now !== '' && now !== before;
-}"""
+}}"""
+#: Its controls: an ``interactive``'s children but its output, or a LiveExplorer's sliders, menus and
+#: toggle buttons.
+CONTROLS = (".widget-interact > :not(.widget-output), .jp-OutputArea-output .widget-slider, "
+            ".jp-OutputArea-output .widget-dropdown, .jp-OutputArea-output .widget-toggle-buttons")
 EXERCISES = """e => ({
     boxes: [...e.querySelectorAll('aside.myst-exercise[id]')].map(a => a.id),
     solutions: [...e.querySelectorAll('details.myst-exercise')].map(d => ({
@@ -221,7 +234,7 @@ def observe(path: Path, lab: dict, chromium, artifacts: Path) -> dict:
             cell = _cell(page, i)
             page.wait_for_function(f"e => ({PICTURE})(e) !== ''", arg=cell, timeout=PICTURE_SECONDS * 1000)
             moves = []
-            for control in cell.query_selector_all(".widget-interact > :not(.widget-output)"):
+            for control in cell.query_selector_all(CONTROLS):
                 before = cell.evaluate(PICTURE)
                 label, old, new = _move(control)
                 try:
