@@ -34,3 +34,40 @@ def test_loss_curves_on_a_log_scale():
     assert ax.get_yscale() == "log"
     np.testing.assert_array_equal(ax.get_lines()[0].get_ydata(), [1.0, 0.1, 0.01])
     plt.close(fig)
+
+
+def test_compact_png_is_the_same_picture_in_a_fraction_of_the_bytes():
+    import io
+
+    import PIL.Image
+
+    fig, ax = plt.subplots()
+    plotting.paths(booth, {"SGD": minimize(booth, booth.start, SGD(0.05), 30).x}, ax)
+    full = io.BytesIO()
+    fig.savefig(full, format="png", bbox_inches="tight")
+    compact = plotting.compact_png(fig)
+    plt.close(fig)
+    original, quantized = (PIL.Image.open(io.BytesIO(data)) for data in (full.getvalue(), compact))
+    assert quantized.mode == "P" and len(quantized.getpalette()) // 3 <= 256
+    assert quantized.size == original.size
+    error = np.abs(np.asarray(quantized.convert("RGBA"), float) - np.asarray(original.convert("RGBA"), float))
+    assert error.mean() < 3 and np.mean(error > 32) < 0.001  # to the eye the same picture
+    assert len(compact) < 0.5 * len(full.getvalue())
+
+
+def test_use_style_shows_notebook_figures_as_compact_png():
+    from IPython.core.interactiveshell import InteractiveShell
+    from matplotlib.figure import Figure
+
+    shell = InteractiveShell.instance()
+    try:
+        plotting.use_style()
+        formatter = shell.display_formatter.formatters["image/png"]
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [1, 0])
+        assert formatter.lookup(fig) is plotting.compact_png
+        assert formatter(fig) == plotting.compact_png(fig)
+        plt.close(fig)
+    finally:
+        shell.display_formatter.formatters["image/png"].pop(Figure, None)
+        InteractiveShell.clear_instance()
