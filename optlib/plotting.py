@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 from typing import Mapping, Sequence
 
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
@@ -32,6 +33,9 @@ def use_style() -> None:
         return
     shell = get_ipython()
     if shell is not None:  # a notebook's kernel: replace the inline backend's PNG of a figure
+        # Load the backend first: the inline backend registers its own PNG formatter when it loads,
+        # which would replace this one if that came later (at the first figure).
+        plt.switch_backend(matplotlib.get_backend())
         shell.display_formatter.formatters["image/png"].for_type(Figure, compact_png)
 
 

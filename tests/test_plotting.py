@@ -71,3 +71,21 @@ def test_use_style_shows_notebook_figures_as_compact_png():
     finally:
         shell.display_formatter.formatters["image/png"].pop(Figure, None)
         InteractiveShell.clear_instance()
+
+
+def test_a_notebook_that_calls_use_style_shows_its_figures_as_compact_png(tmp_path):
+    """In a real kernel with the inline backend (which registers its own PNG formatter when it loads)."""
+    import base64
+    import io
+
+    import nbformat
+    import PIL.Image
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in (
+        "import matplotlib.pyplot as plt\nfrom optlib import plotting\nplotting.use_style()",
+        "plt.plot([0, 1], [1, 0])\nplt.show()")])
+    NotebookClient(nb, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    pngs = [output["data"]["image/png"] for output in nb.cells[1].outputs if "image/png" in output.get("data", {})]
+    assert len(pngs) == 1
+    assert PIL.Image.open(io.BytesIO(base64.b64decode(pngs[0]))).mode == "P"
