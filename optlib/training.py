@@ -384,7 +384,7 @@ class RangeTest:
 
     @property
     def lr_at_minimum(self) -> float:
-        """The rate where the smoothed loss is lowest: the edge of what the network tolerates."""
+        """The rate where the smoothed loss is lowest, near the edge of what the network tolerates."""
         return float(self.lrs[np.argmin(self.smoothed)])
 
     @property
