@@ -235,3 +235,24 @@ def test_digits_split_does_not_import_sklearn():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
     assert optlib.digits_split is digits_split
+
+
+def test_digits_split_falls_back_to_load_digits_when_the_file_moves(monkeypatch, tmp_path):
+    pytest.importorskip("sklearn.datasets")
+    import importlib.util
+    from types import SimpleNamespace
+
+    find_spec = importlib.util.find_spec
+    fake = SimpleNamespace(origin=str(tmp_path / "sklearn" / "__init__.py"))   # no data file there
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: fake if name == "sklearn" else find_spec(name, *a))
+    moved = digits_split()
+    monkeypatch.undo()
+    assert all(np.array_equal(a, b) for a, b in zip(moved, digits_split()))
+
+
+def test_digits_split_without_sklearn_says_what_to_install(monkeypatch):
+    import importlib.util
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
+    with pytest.raises(ModuleNotFoundError, match="scikit-learn"):
+        digits_split()
