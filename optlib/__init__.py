@@ -7,7 +7,8 @@ all imported here. :mod:`optlib.plotting` and :mod:`optlib.widgets` add matplotl
 are imported only when asked for (``from optlib import plotting``).
 """
 from . import curvature, data, functions, losses, models, optimizers, regularization, schedules, training
-from .data import linear_regression_data, moons, moons_split, sparse_features, spirals, train_val_split
+from .data import (digits_split, linear_regression_data, moons, moons_split, sparse_features, spirals,
+                   train_val_split)
 from .functions import (MinimizeResult, beale, booth, himmelblau, minimize, numerical_grad, quadratic, rastrigin,
                         rosenbrock, saddle)
 from .losses import (cross_entropy, cross_entropy_grad, hinge, hinge_grad, log_softmax, mse, mse_grad, softmax,
@@ -17,7 +18,8 @@ from .optimizers import (OPTIMIZERS, SGD, Adagrad, Adam, EMAMomentum, Momentum, 
                          all_finite, bias_correction, ema_, scaled_by_rms_)
 from .regularization import (decoupled_weight_decay, dropout, dropout_grad, l1_penalty, l1_penalty_grad,
                              l2_penalty, l2_penalty_grad)
-from .schedules import ReduceLROnPlateau, constant, exponential_decay, step_decay
-from .training import History, accuracy, train
+from .schedules import (ReduceLROnPlateau, constant, cosine_annealing, cosine_warm_restarts, exponential_decay,
+                        inverse_time_decay, linear_warmup, sequential, step_decay, warmup_cosine)
+from .training import History, RangeTest, accuracy, clip_grad_norm_, lr_range_test, train, update_ratios
 
 __version__ = "0.1.0"

@@ -1,4 +1,4 @@
-r"""Synthetic data sets, made in code so the book downloads nothing.
+r"""Synthetic data sets, made in code so the book downloads nothing, and scikit-learn's bundled digits.
 
 Every function takes ``seed``: an int, or a ``np.random.Generator`` to draw from (then it advances
 that generator). The same int gives the same data on every machine.
@@ -10,7 +10,7 @@ import numpy as np
 from . import _checks
 
 __all__ = ["linear_regression_data", "moons", "moons_split", "spirals", "sparse_features",
-           "train_val_split"]
+           "train_val_split", "digits_split"]
 
 
 def _rng(seed) -> np.random.Generator:
@@ -247,3 +247,72 @@ def train_val_split(X, y, val_fraction: float = 0.2, seed=0):
     order = _rng(seed).permutation(n)
     val, train = order[:n_val], order[n_val:]
     return X[train], y[train], X[val], y[val]
+
+
+def _digits_pixels_and_labels():
+    """The 1,797 digits as (pixels 0..16, labels), read from the file inside the installed scikit-learn.
+
+    ``sklearn.datasets.load_digits`` reads this same file (``datasets/data/digits.csv.gz``, one image per
+    row, its label last); reading it directly skips importing scikit-learn, which takes seconds. If the
+    file is not where it was, ``load_digits`` itself is used.
+    """
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("sklearn")  # finds the package without importing it
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError("digits_split needs scikit-learn, which ships the digits: "
+                                  "pip install scikit-learn")
+    path = Path(spec.origin).parent / "datasets" / "data" / "digits.csv.gz"
+    if path.is_file():
+        table = np.loadtxt(path, delimiter=",")
+        return table[:, :-1], table[:, -1].astype(int)
+    from sklearn.datasets import load_digits
+    return load_digits(return_X_y=True)
+
+
+def digits_split(seed=0):
+    r"""scikit-learn's handwritten digits, scaled to [0, 1] and split into training, validation and test sets.
+
+    The data: 1,797 grey images of 8 x 8 pixels (the 64 features, intensities 0 to 16), labelled
+    0 to 9, about 180 per digit (the UCI "optical recognition of handwritten digits" test set, shipped
+    inside scikit-learn: nothing is downloaded). Each pixel is divided by 16,
+
+    .. math::
+        x_{ij} = \frac{\text{pixel}_{ij}}{16} \in [0, 1],
+
+    a fixed scaling that needs no statistics of the data (so nothing leaks from the validation or test
+    images into the training set) and keeps every feature on the same scale. The examples are shuffled
+    with ``np.random.default_rng(seed).permutation`` and cut into
+
+    .. math::
+        n_\text{test} = n_\text{val} = 360, \qquad n_\text{train} = 1797 - 720 = 1077
+
+    (20 %, 20 % and 60 %). The book always uses ``seed=0``: the same three sets on every machine.
+    Tune on the validation set; look at the test set once, at the end.
+
+    Parameters
+    ----------
+    seed : int or np.random.Generator
+        Seeds the shuffle.
+
+    Returns
+    -------
+    X_train, y_train, X_val, y_val, X_test, y_test : ndarray
+        Shapes (1077, 64), (1077,), (360, 64), (360,), (360, 64), (360,); labels are ints 0..9.
+
+    Raises
+    ------
+    ModuleNotFoundError
+        If scikit-learn is not installed.
+
+    References
+    ----------
+    Alpaydin & Kaynak (1998), Optical recognition of handwritten digits, UCI Machine Learning Repository;
+    ``sklearn.datasets.load_digits``.
+    """
+    pixels, labels = _digits_pixels_and_labels()
+    X = pixels / 16.0
+    order = _rng(seed).permutation(len(X))
+    test, val, train = order[:360], order[360:720], order[720:]
+    return X[train], labels[train], X[val], labels[val], X[test], labels[test]

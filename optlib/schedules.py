@@ -272,3 +272,281 @@ class ReduceLROnPlateau:
     def __repr__(self) -> str:
         return (f"ReduceLROnPlateau(factor={self.factor!r}, patience={self.patience!r}, "
                 f"threshold={self.threshold!r}, cooldown={self.cooldown!r}, min_lr={self.min_lr!r})")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Beyond the notes: warmup, cosine annealing, 1/t decay, and one schedule after another
+# ---------------------------------------------------------------------------------------------------
+
+class linear_warmup(_Schedule):
+    r"""Linear warmup: grow the rate from ``start_factor`` times :math:`\eta_0` to :math:`\eta_0`.
+
+    .. math::
+        \eta_t = \eta_0 \left( s + (1 - s) \, \frac{\min(t, T_w)}{T_w} \right)
+
+    with :math:`s` = ``start_factor`` and :math:`T_w` = ``warmup_steps``; constant at :math:`\eta_0`
+    from step :math:`T_w` on. Equals PyTorch's ``LinearLR(optimizer, start_factor=s, end_factor=1.0,
+    total_iters=warmup_steps)`` with initial lr :math:`\eta_0` (PyTorch multiplies by a ratio each step,
+    so the two agree up to rounding).
+
+    Parameters
+    ----------
+    lr0 : float
+        The rate reached at the end of the warmup, :math:`\eta_0 > 0`.
+    warmup_steps : int
+        :math:`T_w \ge 1`.
+    start_factor : float
+        :math:`s \in (0, 1]`: the first step uses :math:`s \eta_0` (1 gives a constant rate).
+
+    Raises
+    ------
+    ValueError
+        If ``lr0`` is not > 0, ``warmup_steps`` is not a positive integer or ``start_factor`` is
+        outside (0, 1]; calling it with a bad ``t``.
+
+    References
+    ----------
+    Goyal et al. (2017), Accurate, large minibatch SGD: training ImageNet in 1 hour (gradual warmup).
+    """
+
+    _fields = ("lr0", "warmup_steps", "start_factor")
+
+    def __init__(self, lr0: float, warmup_steps: int, start_factor: float = 0.01):
+        self.lr0 = _checks.positive("lr0", lr0)
+        self.warmup_steps = _checks.positive_int("warmup_steps", warmup_steps)
+        self.start_factor = _checks.in_unit_interval("start_factor", start_factor, closed=True)
+        if self.start_factor == 0:
+            raise ValueError("start_factor must lie in (0, 1], got 0 (a rate of 0 would not move)")
+
+    def _at(self, t: int) -> float:
+        s = self.start_factor
+        return self.lr0 * (s + (1 - s) * min(t, self.warmup_steps) / self.warmup_steps)
+
+
+class cosine_annealing(_Schedule):
+    r"""Cosine annealing: half a cosine from :math:`\eta_0` down to :math:`\eta_\text{min}` in :math:`T` steps.
+
+    .. math::
+        \eta_t = \eta_\text{min} + \frac{\eta_0 - \eta_\text{min}}{2}
+                 \left(1 + \cos\frac{\pi \min(t, T)}{T}\right)
+
+    The rate falls slowly at first, fastest halfway, and slowly again at the end. It equals PyTorch's
+    ``CosineAnnealingLR(optimizer, T_max=T, eta_min=eta_min)`` for :math:`t \le T`. After :math:`T`
+    this schedule stays at :math:`\eta_\text{min}` (as optax's ``cosine_decay_schedule``), whereas
+    PyTorch's keeps following the cosine back up; use :class:`cosine_warm_restarts` for restarts.
+    With ``eta_min=0`` the rate reaches 0 at step :math:`T`, so train for at most :math:`T` steps.
+
+    Parameters
+    ----------
+    lr0 : float
+        :math:`\eta_0 > 0`.
+    T_max : int
+        :math:`T \ge 1`, the steps of the descent.
+    eta_min : float
+        :math:`0 \le \eta_\text{min} \le \eta_0`.
+
+    Raises
+    ------
+    ValueError
+        If ``lr0`` is not > 0, ``T_max`` is not a positive integer, or ``eta_min`` is outside
+        :math:`[0, \eta_0]`; calling it with a bad ``t``.
+
+    References
+    ----------
+    Loshchilov & Hutter (2017), SGDR: Stochastic gradient descent with warm restarts. ICLR.
+    """
+
+    _fields = ("lr0", "T_max", "eta_min")
+
+    def __init__(self, lr0: float, T_max: int, eta_min: float = 0.0):
+        self.lr0 = _checks.positive("lr0", lr0)
+        self.T_max = _checks.positive_int("T_max", T_max)
+        self.eta_min = _checks.non_negative("eta_min", eta_min)
+        if self.eta_min > self.lr0:
+            raise ValueError(f"eta_min must be at most lr0={self.lr0!r}, got {eta_min!r}")
+
+    def _at(self, t: int) -> float:
+        t = min(t, self.T_max)
+        return self.eta_min + (self.lr0 - self.eta_min) * (1 + math.cos(math.pi * t / self.T_max)) / 2
+
+
+class cosine_warm_restarts(_Schedule):
+    r"""Cosine annealing with warm restarts (SGDR): the cosine of :class:`cosine_annealing`, started over.
+
+    .. math::
+        \eta_t = \eta_\text{min} + \frac{\eta_0 - \eta_\text{min}}{2}
+                 \left(1 + \cos\frac{\pi T_\text{cur}}{T_i}\right)
+
+    where cycle :math:`i = 0, 1, \dots` lasts :math:`T_i = T_0 m^i` steps (:math:`m` = ``T_mult``) and
+    :math:`T_\text{cur}` counts the steps since the last restart. At each restart the rate jumps back
+    to :math:`\eta_0`. Equals PyTorch's ``CosineAnnealingWarmRestarts(optimizer, T_0, T_mult, eta_min)``
+    stepped once per step.
+
+    Parameters
+    ----------
+    lr0 : float
+        :math:`\eta_0 > 0`.
+    T_0 : int
+        Length of the first cycle, >= 1.
+    T_mult : int
+        Each cycle is ``T_mult`` times as long as the one before, >= 1.
+    eta_min : float
+        :math:`0 \le \eta_\text{min} \le \eta_0`.
+
+    Raises
+    ------
+    ValueError
+        If an argument is out of range; calling it with a bad ``t``.
+
+    References
+    ----------
+    Loshchilov & Hutter (2017), SGDR: Stochastic gradient descent with warm restarts. ICLR.
+    """
+
+    _fields = ("lr0", "T_0", "T_mult", "eta_min")
+
+    def __init__(self, lr0: float, T_0: int, T_mult: int = 1, eta_min: float = 0.0):
+        self.lr0 = _checks.positive("lr0", lr0)
+        self.T_0 = _checks.positive_int("T_0", T_0)
+        self.T_mult = _checks.positive_int("T_mult", T_mult)
+        self.eta_min = _checks.non_negative("eta_min", eta_min)
+        if self.eta_min > self.lr0:
+            raise ValueError(f"eta_min must be at most lr0={self.lr0!r}, got {eta_min!r}")
+
+    def _at(self, t: int) -> float:
+        t_cur, t_i = t, self.T_0
+        while t_cur >= t_i:  # walk through the finished cycles (integers: no rounding)
+            t_cur -= t_i
+            t_i *= self.T_mult
+        return self.eta_min + (self.lr0 - self.eta_min) * (1 + math.cos(math.pi * t_cur / t_i)) / 2
+
+
+class inverse_time_decay(_Schedule):
+    r"""1/t (inverse-time) decay.
+
+    .. math::
+        \eta_t = \frac{\eta_0}{1 + k t}
+
+    The rates sum to infinity while their squares do not,
+    :math:`\sum_t \eta_t = \infty` and :math:`\sum_t \eta_t^2 < \infty`: the conditions under which
+    Robbins and Monro prove that SGD converges. Equals PyTorch's
+    ``LambdaLR(optimizer, lambda t: 1 / (1 + k * t))`` (and Keras's ``InverseTimeDecay`` with
+    ``decay_rate / decay_steps`` = k).
+
+    Parameters
+    ----------
+    lr0 : float
+        :math:`\eta_0 > 0`.
+    k : float
+        Decay rate :math:`k \ge 0` (0 gives a constant rate); the rate has halved at :math:`t = 1/k`.
+
+    Raises
+    ------
+    ValueError
+        If ``lr0`` is not > 0 or ``k`` is negative; calling it with a bad ``t``.
+
+    References
+    ----------
+    Robbins & Monro (1951), A stochastic approximation method.
+    """
+
+    _fields = ("lr0", "k")
+
+    def __init__(self, lr0: float, k: float):
+        self.lr0 = _checks.positive("lr0", lr0)
+        self.k = _checks.non_negative("k", k)
+
+    def _at(self, t: int) -> float:
+        return self.lr0 / (1 + self.k * t)
+
+
+class sequential(_Schedule):
+    r"""One schedule after another, each started from its own step 0 (PyTorch's ``SequentialLR``).
+
+    With schedules :math:`s_0, \dots, s_K` and milestones :math:`m_1 < \dots < m_K` (and
+    :math:`m_0 = 0`):
+
+    .. math::
+        \eta_t = s_k(t - m_k) \quad \text{for } m_k \le t < m_{k+1} .
+
+    Equals ``SequentialLR(optimizer, schedulers, milestones)`` built from the matching PyTorch
+    schedulers.
+
+    Parameters
+    ----------
+    schedules : sequence of schedules
+        Callables of the step index, at least one.
+    milestones : sequence of int
+        Increasing steps >= 1 where the next schedule takes over; one fewer than ``schedules``.
+
+    Raises
+    ------
+    ValueError
+        If a schedule is not callable, or the milestones are not increasing positive integers, one
+        fewer than the schedules; calling it with a bad ``t``.
+    """
+
+    _fields = ("schedules", "milestones")
+
+    def __init__(self, schedules, milestones):
+        self.schedules = list(schedules)
+        if not self.schedules or not all(callable(s) for s in self.schedules):
+            raise ValueError("schedules must be a non-empty sequence of schedules (callables of t)")
+        self.milestones = [_checks.positive_int("milestones", m) for m in milestones]
+        if len(self.milestones) != len(self.schedules) - 1:
+            raise ValueError(f"milestones must have one entry fewer than schedules ({len(self.schedules) - 1}), "
+                             f"got {len(self.milestones)}")
+        if any(b <= a for a, b in zip(self.milestones, self.milestones[1:])):
+            raise ValueError(f"milestones must be increasing, got {self.milestones}")
+
+    def _at(self, t: int) -> float:
+        start, schedule = 0, self.schedules[0]
+        for milestone, following in zip(self.milestones, self.schedules[1:]):
+            if t < milestone:
+                break
+            start, schedule = milestone, following
+        return float(schedule(t - start))
+
+
+def warmup_cosine(lr0: float, warmup_steps: int, total_steps: int, start_factor: float = 0.01,
+                  eta_min: float = 0.0) -> sequential:
+    r"""Linear warmup, then cosine annealing to :math:`\eta_\text{min}` by the end of training.
+
+    .. math::
+        \eta_t = \begin{cases}
+            \eta_0 \left( s + (1 - s) \, t / T_w \right) & t < T_w \\
+            \eta_\text{min} + \frac{\eta_0 - \eta_\text{min}}{2}
+                \left(1 + \cos\frac{\pi (t - T_w)}{T - T_w}\right) & T_w \le t \le T
+        \end{cases}
+
+    That is ``sequential([linear_warmup(lr0, T_w, s), cosine_annealing(lr0, T - T_w, eta_min)], [T_w])``,
+    PyTorch's ``SequentialLR`` of ``LinearLR`` and ``CosineAnnealingLR`` with ``milestones=[T_w]``.
+
+    Parameters
+    ----------
+    lr0 : float
+        The peak rate :math:`\eta_0 > 0`.
+    warmup_steps : int
+        :math:`T_w \ge 1`.
+    total_steps : int
+        :math:`T > T_w`, the length of the run.
+    start_factor : float
+        :math:`s \in (0, 1]`.
+    eta_min : float
+        The final rate, :math:`0 \le \eta_\text{min} \le \eta_0`.
+
+    Raises
+    ------
+    ValueError
+        If ``total_steps`` is not larger than ``warmup_steps``, or an argument is out of range.
+
+    References
+    ----------
+    Goyal et al. (2017) for the warmup; Loshchilov & Hutter (2017) for the cosine.
+    """
+    warmup = linear_warmup(lr0, warmup_steps, start_factor)
+    total_steps = _checks.positive_int("total_steps", total_steps)
+    if total_steps <= warmup.warmup_steps:
+        raise ValueError(f"total_steps must be larger than warmup_steps={warmup.warmup_steps}, got {total_steps}")
+    cosine = cosine_annealing(lr0, total_steps - warmup.warmup_steps, eta_min)
+    return sequential([warmup, cosine], [warmup.warmup_steps])
