@@ -48,7 +48,8 @@ def import_statements(notebook: Path) -> list[str]:
 
 
 def _stamp() -> str:
-    files = [BINDER / "requirements.txt", ROOT / "requirements.txt", ROOT / "pyproject.toml"]
+    files = [BINDER / "requirements.txt", ROOT / "requirements.txt", ROOT / "book" / "requirements.lock",
+             ROOT / "pyproject.toml"]
     digest = hashlib.sha256(sys.version.encode())
     for path in files:
         digest.update(path.read_bytes())
@@ -85,6 +86,7 @@ def test_binder_files_point_at_the_requirements():
     assert (BINDER / "runtime.txt").read_text().strip() == "python-3.11"
     lines = [line.strip() for line in (BINDER / "requirements.txt").read_text().splitlines()]
     assert "-r ../requirements.txt" in lines
+    assert "-c ../book/requirements.lock" in lines, "Binder must install the locked versions"
     requirements = [line.strip() for line in (ROOT / "requirements.txt").read_text().splitlines()]
     assert "-e ." in requirements, "Binder must install optlib itself (`-e .` in requirements.txt)"
 
