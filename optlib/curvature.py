@@ -33,7 +33,7 @@ import numpy as np
 __all__ = ["METHODS", "iteration_matrix", "rate", "gd_rate", "heavy_ball_rate", "nesterov_rate", "stable_lr",
            "optimal_gd", "optimal_heavy_ball", "gd_optimal_rate", "heavy_ball_optimal_rate", "measured_rate"]
 
-#: The methods this module knows: plain gradient descent, note 1's heavy ball and Nesterov.
+#: The methods this module knows (plain gradient descent, note 1's heavy ball and Nesterov).
 METHODS = ("gd", "heavy_ball", "nesterov")
 
 
@@ -119,7 +119,7 @@ def gd_rate(lr, eigenvalues) -> np.ndarray:
 
 
 def heavy_ball_rate(lr, mu, eigenvalues) -> np.ndarray:
-    r"""Heavy ball's rate (note 1's momentum, :class:`optlib.Momentum`): :func:`rate` with ``method="heavy_ball"``.
+    r"""Heavy ball's rate (note 1's momentum, :class:`optlib.optimizers.Momentum`): :func:`rate` with ``method="heavy_ball"``.
 
     With :math:`\mu = 0` it is gradient descent's.
     """
@@ -127,12 +127,12 @@ def heavy_ball_rate(lr, mu, eigenvalues) -> np.ndarray:
 
 
 def nesterov_rate(lr, mu, eigenvalues) -> np.ndarray:
-    r"""Nesterov's rate (:class:`optlib.Nesterov`): :func:`rate` with ``method="nesterov"``."""
+    r"""Nesterov's rate (:class:`optlib.optimizers.Nesterov`): :func:`rate` with ``method="nesterov"``."""
     return rate(lr, eigenvalues, mu, "nesterov")
 
 
 def stable_lr(L: float, mu=0.0, method: str = "heavy_ball"):
-    r"""The largest stable learning rate: the rate is below 1 for every :math:`0 < \alpha < ` this.
+    r"""The largest stable learning rate: below it (and above 0) the rate is below 1.
 
     .. math::
 
@@ -347,15 +347,15 @@ class Preconditioned:
     its entries (then :math:`P \nabla E` is the elementwise product, one rate per coordinate).
     Exact equivalences (tested):
 
-    * :math:`P = I` is gradient descent, :class:`optlib.SGD`;
+    * :math:`P = I` is gradient descent, :class:`optlib.optimizers.SGD`;
     * with :math:`\theta = P^{1/2} z` it is gradient descent on :math:`z \mapsto E(P^{1/2} z)`, whose
       Hessian is :math:`P^{1/2} A P^{1/2}` (:func:`condition_number` with ``P``);
     * on a quadratic with Hessian :math:`A`, :math:`P = A^{-1}` and :math:`\alpha = 1` is Newton's
       step: the minimum in one step.
 
     ``theta`` may also have shape ``(n, k)``: :math:`k` independent runs side by side, one per column.
-    It has the ``step(theta, grad_fn)`` of the optimizers, so :func:`optlib.minimize` runs it, but it is
-    no :class:`optlib.Optimizer`: a full :math:`P` mixes the coordinates, so its update cannot run on
+    It has the ``step(theta, grad_fn)`` of the optimizers, so :func:`optlib.functions.minimize` runs it, but it is
+    no :class:`optlib.optimizers.Optimizer`: a full :math:`P` mixes the coordinates, so its update cannot run on
     blocks of them, and it keeps no state. A refused gradient (wrong shape, not finite) leaves
     ``theta`` unchanged.
 

@@ -14,7 +14,7 @@ its own show/hide control; each picture is an ``<img>`` with alt text.
 recomputes and redraws only the layers that depend on the control that moved.
 
 :func:`minimize_over_lr` runs one optimizer for many learning rates at once, with exactly the
-iterates :func:`optlib.minimize` gives for each (the explorers' grids use it).
+iterates :func:`~optlib.functions.minimize` gives for each (the explorers' grids use it).
 """
 from __future__ import annotations
 
