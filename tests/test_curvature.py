@@ -441,7 +441,8 @@ def test_newton_matches_scipys_newton_step_on_a_quadratic():
 
 def test_the_curvature_section_needs_no_scipy():
     code = ("import sys, numpy as np; from optlib import curvature, rosenbrock; "
-            "curvature.newton(rosenbrock, rosenbrock.start, 5); curvature.steepest_descent(rosenbrock, rosenbrock.start, 5); "
+            "curvature.newton(rosenbrock, rosenbrock.start, 5); "
+            "curvature.steepest_descent(rosenbrock, rosenbrock.start, 5); "
             "curvature.condition_number(np.eye(2)); print('scipy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
