@@ -36,7 +36,8 @@ OTHER_HEADER = ["optlib", "What it is", "Chapter", "Test"]
 # The chapter titles of BOOK.md's table, as the notebooks' "# N. Title" headings write them.
 CHAPTERS = {"1. Loss functions", "2. Gradient descent", "3. Momentum and Nesterov", "4. Adaptive learning rates",
             "5. Memory", "6. Learning-rate schedules", "7. Challenges", "8. Regularization", "9. Playground",
-            "10. Training a network on real data", "11. Choosing and tuning the optimizer", "every chapter"}
+            "10. Training a network on real data", "11. Choosing and tuning the optimizer",
+            "12. Curvature and preconditioning", "every chapter"}
 
 # The notes' formulas, one entry per line and per place, as the notes write them (alignment `&` and line
 # breaks dropped, runs of spaces collapsed). How they were counted:
