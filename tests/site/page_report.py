@@ -208,6 +208,10 @@ PANELS = """() => {
     return {navigation: links('#pst-primary-sidebar nav a, #pst-primary-sidebar-modal nav a'),
             contents: links('#pst-secondary-sidebar nav a, #pst-secondary-sidebar-modal nav a'),
             navigationButton: button('.primary-toggle'), contentsButton: button('.secondary-toggle'),
+            // pydata-sphinx-theme 0.17's navbar: an empty band at the top with a second search box
+            topBand: (() => { const header = document.querySelector('#pst-header');
+                              return header ? header.getBoundingClientRect().height : 0; })(),
+            searchBoxes: Array.from(document.querySelectorAll('.search-button-field')).filter(shown).length,
             hasContents: !!document.querySelector('#pst-secondary-sidebar nav a, #pst-secondary-sidebar-modal nav a')};
 }"""
 
@@ -395,13 +399,14 @@ def load_report(browser, base_url: str, docname: str, screenshots: Path, viewpor
     try:
         response = page.goto(report.url, wait_until="commit", timeout=30_000)
         report.status = response.status if response else None
-        # The page as it is before the widget renderer has run (its script is held back).
-        page.wait_for_selector("footer.bd-footer-content, .bd-footer-content", state="attached", timeout=30_000)
+        # The page as it is before the widget renderer has run (its script is held back): the text has
+        # been read to its end and painted, unless a script that waits for the renderer blocks it.
         try:
+            page.wait_for_selector(".bd-footer-content", state="attached", timeout=10_000)
             page.wait_for_function(
                 "() => performance.getEntriesByName('first-contentful-paint').length > 0", timeout=10_000)
             report.painted_before_renderer = True
-        except Exception:  # noqa: BLE001 - recorded: nothing painted while the renderer was held
+        except Exception:  # noqa: BLE001 - recorded: not read or not painted while the renderer was held
             report.painted_before_renderer = False
         report.before_renderer = page.evaluate(BEFORE_RENDERER, VIEW_SCRIPT)
         for waiting in held:

@@ -90,12 +90,14 @@ def test_navigation_and_contents_open(report, viewport):
         assert panels["contents"], (
             f"{report.docname} ({viewport}): the contents panel did not open or shows no link "
             f"(before: {panels['before']})")
+    assert panels["before"]["topBand"] < 1 and panels["before"]["searchBoxes"] <= 1, (
+        f"{report.docname} ({viewport}): a top band {panels['before']['topBand']:.0f} px high, "
+        f"{panels['before']['searchBoxes']} search boxes")
 
 
 def _resolve(here: str, href: str) -> str:
-    """A link of the page at folder ``here`` as a site-relative path, without its #fragment."""
-    path = urlsplit(urljoin(f"http://site/{here}", href)).path.lstrip("/")
-    return path
+    """A link of a page in folder ``here`` as a site-relative path, without its #fragment."""
+    return urlsplit(urljoin(f"http://site/{here}", href)).path.lstrip("/")
 
 
 def test_nothing_wider_than_the_screen(report, viewport):
@@ -336,6 +338,17 @@ def test_head_is_clean(docname, site):
     for config in re.findall(r'<script type="text/x-thebe-config">(.*?)</script>', html, re.S):
         named = re.search(r'repo:\s*"([^"]*)"', config)
         assert named and named.group(1) == repository, f"{docname}: a Thebe configuration for {named and named.group(1)}"
+
+
+def test_intro_maps_every_chapter(site):
+    """intro.md's map of the notes links each chapter it names."""
+    root = toc_docnames()[0]
+    html = (site / f"{root}.html").read_text()
+    table = re.search(r'<section id="map-of-the-notes".*?</table>', html, re.S)
+    assert table, f"{root}: no map of the notes"
+    linked = {_resolve("", href).removesuffix(".html") for href in re.findall(r'<a class="reference internal" href="([^"#]+)', table.group(0))}
+    missing = [name for name in toc_docnames()[1:] if name not in linked and name != "chapters/references"]
+    assert missing == [], f"{root}: chapters the map does not link:{_listing(missing)}"
 
 
 def _needed_models(state: dict, roots: list[str]) -> set[str]:
