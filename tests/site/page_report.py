@@ -243,6 +243,9 @@ TOUCH_TARGETS = """() => {
     };
 }"""
 
+#: The tallest screenshot a JPEG holds.
+JPEG_MAX = 65_000
+
 #: Explorer pictures against the page's static figures: displayed widths, and pixels per CSS pixel.
 PICTURES = """() => {
     const big = el => el.getBoundingClientRect().width >= 100 && el.offsetParent !== null;
@@ -250,11 +253,25 @@ PICTURES = """() => {
         || /^data:image\\/svg|\\.svg([?#]|$)/i.test(el.getAttribute('src') || '');
     const describe = el => ({alt: (el.getAttribute('alt') || el.getAttribute('aria-label') || '').slice(0, 60),
         width: el.getBoundingClientRect().width, natural: el.naturalWidth || 0, vector: vector(el)});
-    const explorers = Array.from(document.querySelectorAll('.widget-subarea img, .widget-subarea svg'))
+    const pictures = Array.from(document.querySelectorAll('.widget-subarea img, .widget-subarea svg'))
         .filter(big).filter(el => !(el.tagName.toLowerCase() === 'svg' && el.parentElement.closest('svg')));
+    // An explorer may show its panels side by side, as a static figure shows its subplots: what must be
+    // as wide as the static figures is the row of its pictures, each picture must be crisp.
+    const areas = new Map();
+    pictures.forEach(el => {
+        const area = el.closest('.widget-subarea');
+        if (!areas.has(area)) areas.set(area, []);
+        areas.get(area).push(el);
+    });
+    const explorers = Array.from(areas.values()).map(els => {
+        const boxes = els.map(el => el.getBoundingClientRect());
+        return {alt: (els[0].getAttribute('alt') || els[0].getAttribute('aria-label') || '').slice(0, 60),
+                width: Math.max(...boxes.map(b => b.right)) - Math.min(...boxes.map(b => b.left)),
+                pictures: els.map(describe)};
+    });
     const statics = Array.from(document.querySelectorAll('article.bd-article img'))
         .filter(img => !img.closest('.widget-subarea') && big(img));
-    return {explorers: explorers.map(describe), statics: statics.map(describe)};
+    return {explorers, statics: statics.map(describe)};
 }"""
 
 
@@ -436,8 +453,12 @@ def load_report(browser, base_url: str, docname: str, screenshots: Path, viewpor
 
         report.screenshot = screenshots / viewport / f"{docname}.jpg"
         report.screenshot.parent.mkdir(parents=True, exist_ok=True)
-        # JPEG: a full page in PNG takes seconds to encode
-        page.screenshot(path=str(report.screenshot), full_page=True, type="jpeg", quality=70)
+        # JPEG: a full page in PNG takes seconds to encode. A JPEG is at most 65,535 px high: a longer
+        # page (Appendix B on a phone) is shot down to that height.
+        page_height = page.evaluate("() => document.documentElement.scrollHeight")
+        clip = None if page_height <= JPEG_MAX else {"x": 0, "y": 0, "width": width,
+                                                 "height": JPEG_MAX}
+        page.screenshot(path=str(report.screenshot), full_page=True, type="jpeg", quality=70, clip=clip)
 
         report.touch_targets = page.evaluate(TOUCH_TARGETS)
         report.panels = _open_panels(page)
