@@ -10,8 +10,8 @@ from . import data, functions, losses, models, optimizers, regularization, sched
 from .data import linear_regression_data, moons, moons_split, sparse_features, spirals, train_val_split
 from .functions import (MinimizeResult, beale, booth, himmelblau, minimize, numerical_grad, quadratic, rastrigin,
                         rosenbrock, saddle)
-from .losses import (cross_entropy, cross_entropy_grad, hinge, hinge_grad, log_softmax, mse, mse_grad, softmax,
-                     softmax_cross_entropy, softmax_cross_entropy_grad)
+from .losses import (cross_entropy, cross_entropy_grad, hinge, hinge_grad, log_softmax, mse, mse_and_grad, mse_grad,
+                     softmax, softmax_cross_entropy, softmax_cross_entropy_and_grad, softmax_cross_entropy_grad)
 from .models import MLP, LinearRegression, SoftmaxRegression
 from .optimizers import (OPTIMIZERS, SGD, Adagrad, Adam, EMAMomentum, Momentum, Nesterov, Optimizer, RMSProp,
                          all_finite, bias_correction, ema_, scaled_by_rms_)
