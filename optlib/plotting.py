@@ -9,11 +9,25 @@ from typing import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-#: One colour per optimizer, the same in every chapter.
-COLORS = {
-    "SGD": "#1f77b4", "Momentum": "#ff7f0e", "EMAMomentum": "#8c564b", "Nesterov": "#2ca02c",
-    "Adagrad": "#d62728", "RMSProp": "#9467bd", "Adam": "#17becf",
-}
+from .optimizers import OPTIMIZERS
+
+
+class _RegistryColors(Mapping):
+    """Optimizer name -> its ``color``, read from the registry at each lookup."""
+
+    def __getitem__(self, name: str) -> str:
+        return OPTIMIZERS[name].color
+
+    def __iter__(self):
+        return iter(OPTIMIZERS)
+
+    def __len__(self) -> int:
+        return len(OPTIMIZERS)
+
+
+#: One colour per optimizer, the same in every chapter: each optimizer class's ``color`` in the
+#: registry (:data:`optlib.optimizers.OPTIMIZERS`), so a newly registered one has its colour here too.
+COLORS = _RegistryColors()
 
 
 def use_style() -> None:

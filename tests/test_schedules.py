@@ -220,10 +220,19 @@ def test_max_mode_is_not_min_mode_on_the_negated_metric():
     assert maximize.history != negated.history
 
 
-def test_eps_zero_takes_the_rate_to_zero():
+def test_eps_zero_takes_the_rate_to_zero_and_the_optimizer_keeps_stepping():
     torch = pytest.importorskip("torch")
     ours = assert_matches_torch(torch, [1.0] * 1200, 0.1, factor=0.5, patience=0, eps=0.0)
     assert ours.last_lr == 0.0  # 0.1 halved until it underflows, as in torch
+    opt, theta = SGD(lr=0.1), np.array([1.0, -2.0])
+    sched = ReduceLROnPlateau(opt, factor=0.5, patience=0, eps=0.0)
+    for _ in range(1200):
+        sched.step(1.0)
+        opt.step(theta, lambda x: x)  # never raises, even at lr = 0
+    assert opt.lr == 0.0 and np.all(np.isfinite(theta))
+    before = theta.copy()
+    opt.step(theta, lambda x: x)
+    np.testing.assert_array_equal(theta, before)
 
 
 def test_reduce_on_plateau_works_with_an_optlib_optimizer():
