@@ -8,8 +8,8 @@ are imported only when asked for (``from optlib import plotting``).
 """
 from . import data, functions, losses, models, optimizers, regularization, schedules, training
 from .data import linear_regression_data, moons, moons_split, sparse_features, spirals, train_val_split
-from .functions import (MinimizeResult, beale, booth, himmelblau, minimize, numerical_grad, quadratic, rastrigin,
-                        rosenbrock, saddle)
+from .functions import (RACE_GRID, MinimizeResult, Race, beale, booth, himmelblau, minimize, numerical_grad, quadratic,
+                        race, rastrigin, rosenbrock, saddle)
 from .losses import (cross_entropy, cross_entropy_grad, hinge, hinge_grad, log_softmax, mse, mse_and_grad, mse_grad,
                      softmax, softmax_cross_entropy, softmax_cross_entropy_and_grad, softmax_cross_entropy_grad)
 from .models import MLP, LinearRegression, SoftmaxRegression
