@@ -13,9 +13,9 @@ from .functions import (RACE_GRID, MinimizeResult, Race, beale, booth, himmelbla
 from .losses import (cross_entropy, cross_entropy_grad, hinge, hinge_grad, log_softmax, mse, mse_and_grad, mse_grad,
                      softmax, softmax_cross_entropy, softmax_cross_entropy_and_grad, softmax_cross_entropy_grad)
 from .models import MLP, LinearRegression, SoftmaxRegression
-from .optimizers import (OPTIMIZERS, SGD, Adagrad, Adam, EMAMomentum, Hyperparameter, Momentum, Nesterov, Optimizer,
-                         RMSProp, accept_gradient, all_finite, bias_correction, default_hyperparameters, ema_, make,
-                         register, rms_scaled)
+from .optimizers import (OPTIMIZERS, SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, AMSGrad, EMAMomentum, Hyperparameter,
+                         Momentum, NAdam, Nesterov, Optimizer, RAdam, RMSProp, accept_gradient, all_finite,
+                         bias_correction, default_hyperparameters, ema_, make, register, rms_scaled)
 from .regularization import (decoupled_weight_decay, dropout, dropout_grad, l1_penalty, l1_penalty_grad,
                              l2_penalty, l2_penalty_grad)
 from .schedules import ReduceLROnPlateau, constant, exponential_decay, step_decay

@@ -704,8 +704,18 @@ class RMSProp(Optimizer):
         return None if self.eps_inside_sqrt else ("RMSprop", {"alpha": self.beta, "eps": self.eps})
 
 
+class _Moments(Optimizer):
+    """The hyperparameters and state of Adam and its family: two moving averages, beta1 and beta2."""
+
+    beta1 = Hyperparameter(0.9, _checks.in_unit_interval)
+    beta2 = Hyperparameter(0.999, _checks.in_unit_interval)
+    eps = Hyperparameter(1e-8, _checks.positive)
+    state_arrays = ("m", "v")
+    float16 = False
+
+
 @register
-class Adam(Optimizer):
+class Adam(_Moments):
     r"""Adam: momentum on the gradient and RMSProp's scaling, with bias correction (note 2).
 
     .. math::
@@ -740,12 +750,7 @@ class Adam(Optimizer):
     Kingma & Ba (2015), Adam: A method for stochastic optimization. ICLR.
     """
 
-    beta1 = Hyperparameter(0.9, _checks.in_unit_interval)
-    beta2 = Hyperparameter(0.999, _checks.in_unit_interval)
-    eps = Hyperparameter(1e-8, _checks.positive)
     bias_correction = Hyperparameter(True, _checks.boolean)
-    state_arrays = ("m", "v")
-    float16 = False
     color = "#17becf"
 
     def step_scalars(self, t, lr):
@@ -763,3 +768,304 @@ class Adam(Optimizer):
         if not self.bias_correction:
             return None
         return "Adam", {"betas": (self.beta1, self.beta2), "eps": self.eps}
+
+
+# ---------------------------------------------------------------------------------------------------
+# The rest of the Adam family (beyond the notes): which moment, which norm, which correction
+# ---------------------------------------------------------------------------------------------------
+
+@register
+class AdamW(Adam):
+    r"""AdamW: Adam with decoupled weight decay, the decay applied to :math:`\theta` directly.
+
+    .. math::
+        \theta &\leftarrow (1 - \eta\,\lambda)\,\theta \\
+        \theta &\leftarrow \theta - \eta \frac{\hat m_t}{\sqrt{\hat v_t} + \epsilon}
+
+    with :math:`m_t, v_t, \hat m_t, \hat v_t` as in :class:`Adam`.
+
+    An L2 penalty :math:`\tfrac{\lambda}{2}\lVert\theta\rVert^2` added to the loss would enter
+    :math:`g`, and so be divided by :math:`\sqrt{\hat v}` like the rest of the gradient: large
+    weights with large gradients would hardly decay. Decoupling shrinks every weight by the same
+    factor :math:`1 - \eta\lambda`. The first line is chapter 8's
+    :func:`optlib.regularization.decoupled_weight_decay`, exactly (a test checks it).
+    Memory: :math:`memory(\text{forward path}) + memory(m) + memory(v)`, as Adam.
+    Same as ``torch.optim.AdamW``.
+
+    Parameters
+    ----------
+    lr : float or schedule
+        :math:`\eta \ge 0`.
+    beta1, beta2, eps, bias_correction
+        As in :class:`Adam`.
+    weight_decay : float
+        :math:`\lambda \ge 0` (torch's default 0.01).
+
+    References
+    ----------
+    Loshchilov & Hutter (2019), Decoupled weight decay regularization. ICLR.
+    """
+
+    weight_decay = Hyperparameter(0.01, _checks.non_negative)
+    color = "#e377c2"
+
+    def update(self, theta, g, m, v, *, lr, bc1, bc2):
+        theta *= 1 - lr * self.weight_decay          # decoupled decay
+        super().update(theta, g, m, v, lr=lr, bc1=bc1, bc2=bc2)
+
+    def torch_equivalent(self):
+        if not self.bias_correction:
+            return None
+        return "AdamW", {"betas": (self.beta1, self.beta2), "eps": self.eps, "weight_decay": self.weight_decay}
+
+
+@register
+class AMSGrad(Adam):
+    r"""AMSGrad: Adam whose denominator never shrinks, the running maximum of :math:`v`.
+
+    .. math::
+        m_t &= \beta_1 m_{t-1} + (1 - \beta_1) g_t, \qquad v_t = \beta_2 v_{t-1} + (1 - \beta_2) g_t^2 \\
+        v^{\max}_t &= \max(v^{\max}_{t-1}, v_t) \\
+        \theta_t &= \theta_{t-1} - \eta \frac{m_t / (1 - \beta_1^t)}{\sqrt{v^{\max}_t / (1 - \beta_2^t)} + \epsilon}
+
+    Adam's effective rate :math:`\eta / \sqrt{\hat v}` can grow again when large gradients become
+    rare, which the paper shows can keep Adam from converging; the maximum makes it non-increasing,
+    as Adagrad's. With the bias corrections of ``torch.optim.Adam(amsgrad=True)``, which this
+    matches (the paper writes it without them). Memory:
+    :math:`memory(\text{forward path}) + memory(m) + memory(v) + memory(v^{\max})`: three arrays.
+
+    Parameters
+    ----------
+    lr : float or schedule
+        :math:`\eta \ge 0`.
+    beta1, beta2, eps, bias_correction
+        As in :class:`Adam`.
+
+    References
+    ----------
+    Reddi, Kale & Kumar (2018), On the convergence of Adam and beyond. ICLR.
+    """
+
+    state_arrays = ("m", "v", "v_max")
+    color = "#bcbd22"
+
+    def update(self, theta, g, m, v, v_max, *, lr, bc1, bc2):
+        ema_(m, g, self.beta1)                       # m = beta1 m + (1 - beta1) g
+        ema_(v, g**2, self.beta2)                    # v = beta2 v + (1 - beta2) g^2
+        np.maximum(v_max, v, out=v_max)              # v_max = max(v_max, v)
+        m_hat, v_hat = m / bc1, v_max / bc2
+        theta -= lr * (m_hat / (np.sqrt(v_hat) + self.eps))
+
+    def torch_equivalent(self):
+        twin = super().torch_equivalent()
+        return None if twin is None else ("Adam", {**twin[1], "amsgrad": True})
+
+
+@register
+class NAdam(_Moments):
+    r"""NAdam: Adam with Nesterov's look-ahead on the first moment, and a warming momentum schedule.
+
+    .. math::
+        \mu_t &= \beta_1 \left(1 - \tfrac12\, 0.96^{\,t \psi}\right), \qquad
+        \Pi_t = \prod_{i=1}^{t} \mu_i \\
+        m_t &= \beta_1 m_{t-1} + (1 - \beta_1) g_t, \qquad v_t = \beta_2 v_{t-1} + (1 - \beta_2) g_t^2 \\
+        \theta_t &= \theta_{t-1} - \eta \frac{1 - \mu_t}{1 - \Pi_t} \frac{g_t}{\sqrt{\hat v_t} + \epsilon}
+        - \eta \frac{\mu_{t+1}}{1 - \Pi_t \mu_{t+1}} \frac{m_t}{\sqrt{\hat v_t} + \epsilon},
+        \qquad \hat v_t = \frac{v_t}{1 - \beta_2^t}
+
+    The step mixes the current gradient and the momentum *of the next step*, :math:`\mu_{t+1} m_t`,
+    which is where Nesterov evaluates the gradient (chapter 3); :math:`\psi` (``momentum_decay``)
+    makes :math:`\mu_t` grow from :math:`\beta_1/2` toward :math:`\beta_1`. The running product
+    :math:`\Pi_t` is a state scalar, ``mu_product``, committed only when a step is accepted.
+    Memory: :math:`memory(\text{forward path}) + memory(m) + memory(v)`.
+    Same as ``torch.optim.NAdam``.
+
+    Parameters
+    ----------
+    lr : float or schedule
+        :math:`\eta \ge 0` (torch's default 2e-3).
+    beta1, beta2 : float
+        In [0, 1).
+    eps : float
+        :math:`\epsilon > 0`.
+    momentum_decay : float
+        :math:`\psi \ge 0` (torch's 4e-3).
+
+    References
+    ----------
+    Dozat (2016), Incorporating Nesterov momentum into Adam. ICLR workshop.
+    """
+
+    momentum_decay = Hyperparameter(4e-3, _checks.non_negative)
+    state_scalars = {"mu_product": 1.0}
+    color = "#393b79"
+
+    def momentum(self, t: int) -> float:
+        r""":math:`\mu_t = \beta_1 (1 - \tfrac12\, 0.96^{t\psi})`."""
+        return self.beta1 * (1 - 0.5 * 0.96 ** (t * self.momentum_decay))
+
+    def step_scalars(self, t, lr):
+        mu, mu_next = self.momentum(t), self.momentum(t + 1)
+        return {"lr": lr, "mu": mu, "mu_next": mu_next, "mu_product": self.mu_product * mu,
+                "bc2": bias_correction(self.beta2, t)}
+
+    def update(self, theta, g, m, v, *, lr, mu, mu_next, mu_product, bc2):
+        ema_(m, g, self.beta1)                       # m = beta1 m + (1 - beta1) g
+        ema_(v, g**2, self.beta2)                    # v = beta2 v + (1 - beta2) g^2
+        denom = np.sqrt(v / bc2) + self.eps
+        theta -= lr * (1 - mu) / (1 - mu_product) * (g / denom)
+        theta -= lr * mu_next / (1 - mu_product * mu_next) * (m / denom)
+
+    def torch_equivalent(self):
+        return "NAdam", {"betas": (self.beta1, self.beta2), "eps": self.eps, "momentum_decay": self.momentum_decay}
+
+
+@register
+class RAdam(_Moments):
+    r"""RAdam: Adam whose adaptive rate is switched on, and rectified, once its variance is tractable.
+
+    .. math::
+        \rho_\infty &= \frac{2}{1 - \beta_2} - 1, \qquad
+        \rho_t = \rho_\infty - \frac{2 t \beta_2^t}{1 - \beta_2^t} \\
+        m_t, v_t &\text{ as in Adam}, \qquad \hat m_t = \frac{m_t}{1 - \beta_1^t} \\
+        \theta_t &= \theta_{t-1} - \eta\, \hat m_t \, r_t \frac{\sqrt{1 - \beta_2^t}}{\sqrt{v_t} + \epsilon},
+        \qquad r_t = \sqrt{\frac{(\rho_t - 4)(\rho_t - 2)\rho_\infty}{(\rho_\infty - 4)(\rho_\infty - 2)\rho_t}}
+        \qquad \text{if } \rho_t > 5, \\
+        \theta_t &= \theta_{t-1} - \eta\, \hat m_t \qquad \text{otherwise (SGD with momentum).}
+
+    In the first steps :math:`v_t` averages so few squared gradients that :math:`1/\sqrt{\hat v_t}`
+    varies wildly (what a learning-rate warm-up tames); RAdam takes momentum steps until
+    :math:`\rho_t > 5` (step 6 for :math:`\beta_2 = 0.999`), then scales the adaptive step by
+    :math:`r_t \to 1`. Memory: :math:`memory(\text{forward path}) + memory(m) + memory(v)`.
+    Same as ``torch.optim.RAdam`` (threshold 5; the paper's algorithm writes 4).
+
+    Parameters
+    ----------
+    lr : float or schedule
+        :math:`\eta \ge 0`.
+    beta1, beta2 : float
+        In [0, 1).
+    eps : float
+        :math:`\epsilon > 0`.
+
+    References
+    ----------
+    Liu, Jiang, He, Chen, Liu, Gao & Han (2020), On the variance of the adaptive learning rate and
+    beyond. ICLR.
+    """
+
+    color = "#843c39"
+
+    def rectification(self, t: int) -> float | None:
+        r""":math:`r_t` at step :math:`t`, or None while :math:`\rho_t \le 5` (momentum steps)."""
+        rho_inf = 2 / (1 - self.beta2) - 1
+        rho_t = rho_inf - 2 * t * self.beta2 ** t / bias_correction(self.beta2, t)
+        if rho_t <= 5:
+            return None
+        return math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+
+    def step_scalars(self, t, lr):
+        return {"lr": lr, "bc1": bias_correction(self.beta1, t), "bc2": bias_correction(self.beta2, t),
+                "rect": self.rectification(t)}
+
+    def update(self, theta, g, m, v, *, lr, bc1, bc2, rect):
+        ema_(m, g, self.beta1)                       # m = beta1 m + (1 - beta1) g
+        ema_(v, g**2, self.beta2)                    # v = beta2 v + (1 - beta2) g^2
+        m_hat = m / bc1
+        if rect is None:
+            theta -= m_hat * lr                      # the momentum step
+        else:
+            theta -= m_hat * lr * (math.sqrt(bc2) / (np.sqrt(v) + self.eps)) * rect
+
+    def torch_equivalent(self):
+        return "RAdam", {"betas": (self.beta1, self.beta2), "eps": self.eps}
+
+
+@register
+class Adamax(_Moments):
+    r"""Adamax: Adam with the infinity norm, a running maximum of :math:`|g|` in place of :math:`\sqrt{v}`.
+
+    .. math::
+        m_t &= \beta_1 m_{t-1} + (1 - \beta_1) g_t \\
+        u_t &= \max(\beta_2 u_{t-1},\ |g_t| + \epsilon) \\
+        \theta_t &= \theta_{t-1} - \frac{\eta}{1 - \beta_1^t} \frac{m_t}{u_t}
+
+    Adam's :math:`v` is a decaying average of :math:`|g|^2`, an :math:`L^2` norm of the past
+    gradients; the limit :math:`p \to \infty` of the :math:`L^p` version is this decaying maximum,
+    which needs no bias correction (Kingma & Ba, sec. 7.1). :math:`\epsilon` sits inside the
+    maximum, as in torch, so :math:`u > 0`. Memory: :math:`memory(\text{forward path}) + memory(m) +
+    memory(u)`. Same as ``torch.optim.Adamax``.
+
+    Parameters
+    ----------
+    lr : float or schedule
+        :math:`\eta \ge 0` (torch's default 2e-3).
+    beta1, beta2 : float
+        In [0, 1).
+    eps : float
+        :math:`\epsilon > 0`.
+
+    References
+    ----------
+    Kingma & Ba (2015), Adam: A method for stochastic optimization, sec. 7.1. ICLR.
+    """
+
+    state_arrays = ("m", "u")
+    color = "#8c6d31"
+
+    def step_scalars(self, t, lr):
+        return {"lr": lr, "bc1": bias_correction(self.beta1, t)}
+
+    def update(self, theta, g, m, u, *, lr, bc1):
+        ema_(m, g, self.beta1)                                   # m = beta1 m + (1 - beta1) g
+        np.maximum(self.beta2 * u, np.abs(g) + self.eps, out=u)  # u = max(beta2 u, |g| + eps)
+        theta -= lr / bc1 * (m / u)
+
+    def torch_equivalent(self):
+        return "Adamax", {"betas": (self.beta1, self.beta2), "eps": self.eps}
+
+
+@register
+class Adadelta(Optimizer):
+    r"""Adadelta: RMSProp whose rate is the root of a moving average of the past steps themselves.
+
+    .. math::
+        E[g^2]_t &= \rho\, E[g^2]_{t-1} + (1 - \rho)\, g_t^2 \\
+        \Delta\theta_t &= -\frac{\sqrt{E[\Delta\theta^2]_{t-1} + \epsilon}}{\sqrt{E[g^2]_t + \epsilon}}\, g_t \\
+        E[\Delta\theta^2]_t &= \rho\, E[\Delta\theta^2]_{t-1} + (1 - \rho)\, \Delta\theta_t^2 \\
+        \theta_t &= \theta_{t-1} + \eta\, \Delta\theta_t
+
+    The ratio of two roots has the units of :math:`\theta` (Zeiler's argument), so the method needs
+    no learning rate: :math:`\eta = 1` is the paper's, torch's ``lr`` is this extra factor. The
+    first steps are of size about :math:`\sqrt{\epsilon}`, and grow as steps accumulate.
+    Memory: :math:`memory(\text{forward path}) + memory(E[g^2]) + memory(E[\Delta\theta^2])`.
+    Same as ``torch.optim.Adadelta``.
+
+    Parameters
+    ----------
+    lr : float or schedule
+        :math:`\eta \ge 0` (1 in the paper and torch).
+    rho : float
+        Decay :math:`\rho \in [0, 1)`.
+    eps : float
+        :math:`\epsilon > 0` (torch's default 1e-6).
+
+    References
+    ----------
+    Zeiler (2012), ADADELTA: an adaptive learning rate method. arXiv:1212.5701.
+    """
+
+    rho = Hyperparameter(0.9, _checks.in_unit_interval)
+    eps = Hyperparameter(1e-6, _checks.positive)
+    state_arrays = ("avg_sq_grad", "avg_sq_delta")
+    float16 = False
+    color = "#637939"
+
+    def update(self, theta, g, avg_sq_grad, avg_sq_delta, *, lr):
+        ema_(avg_sq_grad, g**2, self.rho)            # E[g^2] = rho E[g^2] + (1 - rho) g^2
+        delta = np.sqrt(avg_sq_delta + self.eps) / np.sqrt(avg_sq_grad + self.eps) * g
+        ema_(avg_sq_delta, delta**2, self.rho)       # E[d^2] = rho E[d^2] + (1 - rho) d^2
+        theta -= lr * delta                          # the step is -delta
+
+    def torch_equivalent(self):
+        return "Adadelta", {"rho": self.rho, "eps": self.eps}

@@ -15,7 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from optlib import SGD, Adagrad, Adam, EMAMomentum, Momentum, Nesterov, RMSProp
+from optlib import (SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, AMSGrad, EMAMomentum, Momentum, NAdam, Nesterov, RAdam,
+                    RMSProp)
 from optlib import optimizers as opt_module
 from optlib.optimizers import OPTIMIZERS, Optimizer
 
@@ -116,6 +117,80 @@ def adam_ref(x, grad, lr, beta1, beta2, eps, steps, bias_correction=True):
     return x
 
 
+def adamw_ref(x, grad, lr, beta1, beta2, eps, weight_decay, steps):
+    m, v = np.zeros_like(x), np.zeros_like(x)
+    for t in range(1, steps + 1):
+        g = grad(x)
+        x = x * (1 - lr * weight_decay)                          # decoupled decay
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g**2
+        x = x - lr * ((m / (1 - beta1**t)) / (np.sqrt(v / (1 - beta2**t)) + eps))
+    return x
+
+
+def amsgrad_ref(x, grad, lr, beta1, beta2, eps, steps):
+    m, v, v_max = np.zeros_like(x), np.zeros_like(x), np.zeros_like(x)
+    for t in range(1, steps + 1):
+        g = grad(x)
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g**2
+        v_max = np.maximum(v_max, v)
+        x = x - lr * ((m / (1 - beta1**t)) / (np.sqrt(v_max / (1 - beta2**t)) + eps))
+    return x
+
+
+def nadam_ref(x, grad, lr, beta1, beta2, eps, psi, steps):
+    m, v, mu_product = np.zeros_like(x), np.zeros_like(x), 1.0
+    for t in range(1, steps + 1):
+        g = grad(x)
+        mu, mu_next = beta1 * (1 - 0.5 * 0.96 ** (t * psi)), beta1 * (1 - 0.5 * 0.96 ** ((t + 1) * psi))
+        mu_product = mu_product * mu
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g**2
+        denom = np.sqrt(v / (1 - beta2**t)) + eps
+        x = x - lr * (1 - mu) / (1 - mu_product) * (g / denom)
+        x = x - lr * mu_next / (1 - mu_product * mu_next) * (m / denom)
+    return x
+
+
+def radam_ref(x, grad, lr, beta1, beta2, eps, steps):
+    m, v = np.zeros_like(x), np.zeros_like(x)
+    rho_inf = 2 / (1 - beta2) - 1
+    for t in range(1, steps + 1):
+        g = grad(x)
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g**2
+        m_hat = m / (1 - beta1**t)
+        rho_t = rho_inf - 2 * t * beta2**t / (1 - beta2**t)
+        if rho_t > 5:
+            r = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+            x = x - m_hat * lr * (math.sqrt(1 - beta2**t) / (np.sqrt(v) + eps)) * r
+        else:
+            x = x - m_hat * lr
+    return x
+
+
+def adamax_ref(x, grad, lr, beta1, beta2, eps, steps):
+    m, u = np.zeros_like(x), np.zeros_like(x)
+    for t in range(1, steps + 1):
+        g = grad(x)
+        m = beta1 * m + (1 - beta1) * g
+        u = np.maximum(beta2 * u, np.abs(g) + eps)
+        x = x - lr / (1 - beta1**t) * (m / u)
+    return x
+
+
+def adadelta_ref(x, grad, lr, rho, eps, steps):
+    avg_sq_grad, avg_sq_delta = np.zeros_like(x), np.zeros_like(x)
+    for _ in range(steps):
+        g = grad(x)
+        avg_sq_grad = rho * avg_sq_grad + (1 - rho) * g**2
+        delta = np.sqrt(avg_sq_delta + eps) / np.sqrt(avg_sq_grad + eps) * g
+        avg_sq_delta = rho * avg_sq_delta + (1 - rho) * delta**2
+        x = x - lr * delta
+    return x
+
+
 # name -> [(optimizer, transcription)]; every registered optimizer of the course needs one
 TRANSCRIPTIONS = {
     "SGD": [(lambda: SGD(0.05), lambda x, g: sgd_ref(x, g, 0.05, STEPS))],
@@ -133,6 +208,14 @@ TRANSCRIPTIONS = {
         (lambda: Adam(0.01, 0.8, 0.99, 1e-7, bias_correction=False),
          lambda x, g: adam_ref(x, g, 0.01, 0.8, 0.99, 1e-7, STEPS, bias_correction=False)),
     ],
+    "AdamW": [(lambda: AdamW(0.01, 0.8, 0.99, 1e-7, weight_decay=0.1),
+               lambda x, g: adamw_ref(x, g, 0.01, 0.8, 0.99, 1e-7, 0.1, STEPS))],
+    "AMSGrad": [(lambda: AMSGrad(0.01, 0.8, 0.99, 1e-7), lambda x, g: amsgrad_ref(x, g, 0.01, 0.8, 0.99, 1e-7, STEPS))],
+    "NAdam": [(lambda: NAdam(0.01, 0.8, 0.99, 1e-7, momentum_decay=0.05),
+               lambda x, g: nadam_ref(x, g, 0.01, 0.8, 0.99, 1e-7, 0.05, STEPS))],
+    "RAdam": [(lambda: RAdam(0.01, 0.8, 0.99, 1e-7), lambda x, g: radam_ref(x, g, 0.01, 0.8, 0.99, 1e-7, STEPS))],
+    "Adamax": [(lambda: Adamax(0.01, 0.8, 0.99, 1e-7), lambda x, g: adamax_ref(x, g, 0.01, 0.8, 0.99, 1e-7, STEPS))],
+    "Adadelta": [(lambda: Adadelta(0.5, rho=0.8, eps=1e-5), lambda x, g: adadelta_ref(x, g, 0.5, 0.8, 1e-5, STEPS))],
 }
 CASES = [case for cases in TRANSCRIPTIONS.values() for case in cases]
 
@@ -380,6 +463,79 @@ def test_adam_first_step_ratio_without_bias_correction():
     np.testing.assert_allclose(steps[0], 1e-3 * np.sign(g), rtol=1e-9)  # corrected: lr * sign(g)
 
 
+def test_adamw_is_chapter_8s_decoupled_weight_decay_then_adam():
+    from optlib.regularization import decoupled_weight_decay
+    grad, x0 = make_problem()
+    adamw, adam = AdamW(0.01, weight_decay=0.2), Adam(0.01)
+    a, b = x0.copy(), x0.copy()
+    for t in range(STEPS):
+        adamw.step(a, grad)
+        g = grad(b)                                   # the gradient before the decay, as in AdamW
+        decoupled_weight_decay(b, 0.01, 0.2)          # the teaching form of chapter 8
+        adam.step(b, lambda x: g)
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(adamw.m, adam.m)
+    assert not np.allclose(a, run(Adam(0.01), x0.copy(), grad, STEPS))  # the decay did something
+
+
+def test_amsgrad_denominator_never_shrinks_and_adam_s_can():
+    rng = np.random.default_rng(2)
+    gradients = [rng.normal(size=5) * (10 if t < 5 else 0.1) for t in range(40)]  # large, then small
+    opt, theta, previous = AMSGrad(0.01), np.zeros(5), None
+    adam, adam_theta, adam_v = Adam(0.01), np.zeros(5), []
+    for g in gradients:
+        opt.step(theta, lambda x: g)
+        adam.step(adam_theta, lambda x: g)
+        adam_v.append(adam.v.copy())
+        if previous is not None:
+            assert np.all(opt.v_max >= previous)
+        previous = opt.v_max.copy()
+        np.testing.assert_array_equal(opt.v_max, np.maximum.reduce(adam_v))
+    assert np.any(adam_v[-1] < adam_v[4])  # Adam's v fell once the gradients shrank
+
+
+def test_nadam_mu_product_is_committed_only_when_a_step_is_accepted():
+    opt, theta = NAdam(0.01), np.ones(4)
+    expected = 1.0
+    for t in range(1, 4):
+        opt.step(theta, lambda x: x)
+        expected *= opt.momentum(t)
+        assert opt.mu_product == expected
+    with pytest.raises(FloatingPointError):
+        opt.step(theta, lambda x: np.full(4, np.nan))
+    assert opt.mu_product == expected and opt.t == 3
+    assert 0.45 < opt.momentum(1) < opt.momentum(1000) < 0.9  # from about beta1 / 2 toward beta1
+    opt.reset()
+    assert opt.mu_product == 1.0
+
+
+def test_radam_takes_momentum_steps_until_rho_exceeds_5():
+    opt = RAdam(0.1)
+    rects = [opt.rectification(t) for t in range(1, 9)]
+    assert rects[:5] == [None] * 5 and all(0 < r < 1 for r in rects[5:])  # step 6 for beta2 = 0.999
+    theta, g = np.zeros(3), np.array([1.0, -2.0, 0.5])
+    opt.step(theta, lambda x: g)
+    np.testing.assert_allclose(theta, -0.1 * g, rtol=1e-15)  # m_hat = g: a plain momentum step
+    assert opt.rectification(10**6) == pytest.approx(1, abs=1e-3)
+
+
+def test_adamax_is_the_infinity_norm_limit():
+    g = np.array([3.0, -4.0])
+    opt, theta = Adamax(0.1, eps=1e-12), np.zeros(2)
+    opt.step(theta, lambda x: g)
+    np.testing.assert_allclose(opt.u, np.abs(g) + 1e-12)
+    np.testing.assert_allclose(theta, -0.1 * np.sign(g), rtol=1e-9)  # first step: lr sign(g)
+
+
+def test_adadelta_first_step_is_about_root_eps():
+    opt, theta = Adadelta(1.0, rho=0.9, eps=1e-6), np.zeros(3)
+    g = np.array([1.0, -100.0, 0.01])
+    opt.step(theta, lambda x: g)
+    expected = -np.sqrt(1e-6) / np.sqrt(0.1 * g**2 + 1e-6) * g
+    np.testing.assert_allclose(theta, expected, rtol=1e-12)
+    assert np.all(np.abs(theta[:2]) < 1e-2) and np.all(np.abs(theta[:2]) > 1e-3)
+
+
 def test_adagrad_effective_rate_only_shrinks():
     grad, x0 = make_problem()
     opt, theta, rates = Adagrad(0.1), x0.copy(), []
@@ -413,6 +569,12 @@ EXTRA_SETTINGS = {
     "Adagrad": [dict(eps=1e-6)],
     "RMSProp": [dict(beta=0.95, eps=1e-6)],
     "Adam": [dict(beta1=0.8, beta2=0.99, eps=1e-7)],
+    "AdamW": [dict(beta1=0.8, beta2=0.99, eps=1e-7, weight_decay=0.3)],
+    "AMSGrad": [dict(beta1=0.8, beta2=0.99, eps=1e-7)],
+    "NAdam": [dict(beta1=0.8, beta2=0.99, eps=1e-7, momentum_decay=0.05)],
+    "RAdam": [dict(beta1=0.8, beta2=0.99, eps=1e-7)],
+    "Adamax": [dict(beta1=0.8, beta2=0.99, eps=1e-7)],
+    "Adadelta": [dict(rho=0.8, eps=1e-5), dict(lr=1.0)],  # lr = 1: the paper's, where the steps are not tiny
 }
 
 
@@ -427,12 +589,15 @@ def torch_cases() -> list:
     cases = []
     for name, cls in OPTIMIZERS.items():
         for extra in [{}] + EXTRA_SETTINGS.get(name, []):
-            if cls(LR, **extra).torch_equivalent() is None:
+            extra = dict(extra)
+            lr = extra.pop("lr", LR)
+            if cls(lr, **extra).torch_equivalent() is None:
                 continue
-            label = name + "".join(f"-{k}={v}" for k, v in extra.items())
-            cases.append((label, lambda cls=cls, extra=extra: cls(LR, **extra)))
+            label = name + "".join(f"-{k}={v}" for k, v in (({"lr": lr} if lr != LR else {}) | extra).items())
+            cases.append((label, lambda cls=cls, lr=lr, extra=extra: cls(lr, **extra)))
             if cls.torch_schedules:
-                cases.append((label + "-schedule", lambda cls=cls, extra=extra: cls(decaying, **extra)))
+                schedule = (lambda t, lr=lr: lr * 0.99**t)  # the rate falls by a factor of 20 over 300 steps
+                cases.append((label + "-schedule", lambda cls=cls, s=schedule, extra=extra: cls(s, **extra)))
     return cases
 
 
@@ -452,7 +617,17 @@ def noisy_gradients(steps, n=37, sigma=0.1, seed=4):
 
 def against_torch(torch, opt, steps=300):
     """Run opt and its torch.optim equivalent side by side in float64 on the same stochastic
-    gradients; compare after every step."""
+    gradients; compare after every step. torch keeps scalar state (NAdam's running product, the step
+    counts) in its default dtype: float64 for the comparison, as optlib's Python floats."""
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        _against_torch(torch, opt, steps)
+    finally:
+        torch.set_default_dtype(default)
+
+
+def _against_torch(torch, opt, steps):
     new_run, x0 = noisy_gradients(steps)
     ours_grad, their_grad = new_run(), new_run()
     name, kwargs = opt.torch_equivalent()
@@ -481,7 +656,10 @@ def test_against_torch(name, make):
 def test_torch_tables_cover_the_registry():
     with_torch = {label.split("-")[0] for label, _ in TORCH_CASES}
     assert with_torch == {name for name, cls in OPTIMIZERS.items() if cls(LR).torch_equivalent() is not None}
-    assert {"SGD", "Momentum", "Nesterov", "Adagrad", "RMSProp", "Adam"} <= with_torch
+    assert {"SGD", "Momentum", "Nesterov", "Adagrad", "RMSProp", "Adam", "AdamW", "AMSGrad", "NAdam", "RAdam",
+            "Adamax", "Adadelta"} <= with_torch
+    assert {label for label, _ in TORCH_CASES if label.endswith("-schedule")} >= {
+        name + "-schedule" for name in ("AdamW", "AMSGrad", "NAdam", "RAdam", "Adamax", "Adadelta")}
 
 
 def test_nesterov_against_torch_reparametrized():
@@ -528,7 +706,9 @@ def test_in_place_dtype_and_state_nbytes(cls):
 def test_state_nbytes_matches_note1_memory_lines():
     n = 1000
     theta = np.zeros(n)
-    note1_arrays = {"SGD": 0, "Momentum": 1, "EMAMomentum": 1, "Nesterov": 1, "Adagrad": 1, "RMSProp": 1, "Adam": 2}
+    note1_arrays = {"SGD": 0, "Momentum": 1, "EMAMomentum": 1, "Nesterov": 1, "Adagrad": 1, "RMSProp": 1, "Adam": 2,
+                    # beyond the notes: each docstring's memory line
+                    "AdamW": 2, "AMSGrad": 3, "NAdam": 2, "RAdam": 2, "Adamax": 2, "Adadelta": 2}
     for name, arrays in note1_arrays.items():
         opt = OPTIMIZERS[name](0.1)
         opt.step(theta.copy(), lambda x: x + 1)
