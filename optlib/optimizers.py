@@ -498,8 +498,8 @@ class Momentum(Optimizer):
     Equivalences (exact, step by step, for a constant learning rate):
 
     * note 2's :class:`EMAMomentum` with :math:`\beta = \mu` and :math:`\eta = \alpha / (1 - \beta)`
-      gives the same iterates, since then :math:`u_t = \eta (1 - \beta) v_t = \alpha v_t` for every
-      t (with :math:`\alpha = \eta (1 - \beta)`: :math:`u_t = \eta v_t` in note 2's rate);
+      gives the same iterates, since then :math:`u_t = \eta v_t` for every t (that is,
+      :math:`\alpha = \eta (1 - \beta)` and :math:`u_t = \frac{\alpha}{1 - \beta} v_t`);
     * ``torch.optim.SGD(momentum=mu)`` keeps ``buf`` with :math:`u = \alpha\,buf`, so the two agree
       (not when :math:`\alpha` changes: torch scales the whole buffer by the new rate, note 1 only
       the new gradient).

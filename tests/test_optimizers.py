@@ -554,6 +554,44 @@ def test_ema_is_the_transcription_bit_for_bit():
         np.testing.assert_array_equal(avg, expected)
 
 
+def test_bias_correction_is_the_weight_a_moving_average_from_zero_gives_a_constant():
+    """bias_correction's docstring: from 0, a moving average of a constant c is (1 - beta^t) c."""
+    for beta in (0.5, 0.9, 0.999):
+        avg = np.zeros(1)
+        for t in range(1, 30):
+            opt_module.ema_(avg, np.array([3.0]), beta)
+            assert avg[0] == pytest.approx(3.0 * opt_module.bias_correction(beta, t), rel=1e-12)
+            assert avg[0] / opt_module.bias_correction(beta, t) == pytest.approx(3.0, rel=1e-12)
+
+
+def test_rmsprop_s_two_epsilons_part_only_for_tiny_gradients():
+    """RMSProp's docstring: note 1's sqrt(cache) + eps and note 2's sqrt(cache + eps) differ where
+    sqrt(cache) is comparable to eps or sqrt(eps)."""
+    steps = {}
+    for scale in (1.0, 1e-5):
+        for inside in (False, True):
+            theta = np.zeros(2)
+            RMSProp(0.1, eps=1e-8, eps_inside_sqrt=inside).step(theta, lambda x: np.array([1.0, -2.0]) * scale)
+            steps[scale, inside] = theta
+    np.testing.assert_allclose(steps[1.0, True], steps[1.0, False], rtol=1e-6)
+    assert np.all(np.abs(steps[1e-5, True]) < 0.7 * np.abs(steps[1e-5, False]))
+
+
+def test_adamax_is_the_limit_of_the_lp_moving_norm():
+    """Adamax's docstring: (sum_i (1 - beta2) beta2^{p (t - i)} |g_i|^p)^{1/p} -> max_i beta2^{t - i} |g_i|."""
+    rng = np.random.default_rng(0)
+    gradients, beta2 = rng.normal(size=(20, 3)), 0.9
+    opt, theta = Adamax(0.01, beta2=beta2, eps=1e-300), np.zeros(3)
+    for g in gradients:
+        opt.step(theta, lambda x: g)
+    t, p = len(gradients), 400.0
+    ages = np.arange(t - 1, -1, -1)[:, None]  # t - i for i = 1..t
+    log_terms = p * (ages * np.log(beta2) + np.log(np.abs(gradients))) + np.log(1 - beta2)
+    lp_norm = np.exp(np.logaddexp.reduce(log_terms, axis=0) / p)
+    np.testing.assert_allclose(lp_norm, opt.u, rtol=0.02)
+    np.testing.assert_allclose(opt.u, (beta2 ** ages * np.abs(gradients)).max(axis=0), rtol=1e-12)
+
+
 def test_rms_scaled_both_epsilons():
     g, cache = np.array([1.0, -2.0]), np.array([4.0, 0.0])
     np.testing.assert_array_equal(opt_module.rms_scaled(g, cache, 0.5), g / (np.sqrt(cache) + 0.5))
