@@ -747,6 +747,7 @@ def test_state_nbytes_matches_note1_memory_lines():
     note1_arrays = {"SGD": 0, "Momentum": 1, "EMAMomentum": 1, "Nesterov": 1, "Adagrad": 1, "RMSProp": 1, "Adam": 2,
                     # beyond the notes: each docstring's memory line
                     "AdamW": 2, "AMSGrad": 3, "NAdam": 2, "RAdam": 2, "Adamax": 2, "Adadelta": 2}
+    assert set(note1_arrays) == set(TRANSCRIPTIONS)  # every optimizer of the course has its memory line here
     for name, arrays in note1_arrays.items():
         opt = OPTIMIZERS[name](0.1)
         opt.step(theta.copy(), lambda x: x + 1)
