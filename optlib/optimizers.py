@@ -80,7 +80,8 @@ class Hyperparameter:
     ``beta = Hyperparameter(0.9, _checks.in_unit_interval)`` in a class body makes ``beta`` a
     constructor argument with default 0.9, an entry of :meth:`Optimizer.hyperparameters` and of the
     ``repr``, and checks every value given to it, in the constructor or later (``opt.beta = 2``
-    raises ``ValueError`` naming ``beta``), as torch's ``defaults`` and constructor checks do.
+    raises ``ValueError`` naming ``beta``), as torch's ``defaults`` and constructor checks do. On an
+    instance, ``opt.beta`` is the plain value.
     """
 
     def __init__(self, default=REQUIRED, check: Callable | None = None):
@@ -90,12 +91,6 @@ class Hyperparameter:
 
     def __set_name__(self, owner, name: str) -> None:
         self.name = name
-
-    def __get__(self, obj, objtype=None):
-        return self if obj is None else obj.__dict__[self.name]
-
-    def __set__(self, obj, value) -> None:
-        obj.__dict__[self.name] = self.check(self.name, value)
 
     def __repr__(self) -> str:
         default = "required" if self.default is REQUIRED else f"default={self.default!r}"
@@ -226,9 +221,14 @@ def _blocks(shape: tuple, size: int):
             yield (i,) + rest
 
 
-def _memory_order(theta: np.ndarray) -> tuple:
-    """The axes of theta from the largest stride to the smallest: blocks then follow memory."""
-    return tuple(sorted(range(theta.ndim), key=lambda axis: -abs(theta.strides[axis])))
+def _in_memory_order(theta: np.ndarray, arrays) -> list:
+    """Views of ``arrays`` (of theta's shape) with the axes sorted from theta's largest stride to its
+    smallest, so that blocks follow theta's memory: a Fortran-order theta is cut along its columns.
+    A C-contiguous theta, the usual case, keeps its axes."""
+    if theta.ndim < 2 or theta.flags.c_contiguous:
+        return list(arrays)
+    order = sorted(range(theta.ndim), key=lambda axis: -abs(theta.strides[axis]))
+    return [a.transpose(order) for a in arrays]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -268,8 +268,12 @@ class Optimizer:
         bound = self.__signature__.bind(*args, **kwargs)  # TypeError for a missing or unknown argument
         bound.apply_defaults()
         for name, value in bound.arguments.items():
-            setattr(self, name, value)  # checked by its Hyperparameter
+            setattr(self, name, value)  # checked by __setattr__
         self.reset()
+
+    def __setattr__(self, name: str, value) -> None:
+        declared = self._hyperparameters.get(name)
+        object.__setattr__(self, name, value if declared is None else declared.check(name, value))
 
     # --- hyperparameters ------------------------------------------------------------------------------
     def hyperparameters(self) -> dict:
@@ -336,8 +340,7 @@ class Optimizer:
         fresh = state[0] is None if state else False
         if fresh:  # the first step's zero state; kept only if the step is accepted
             state = [np.zeros_like(theta) for _ in state]
-        order = _memory_order(theta)
-        views = [a.transpose(order) for a in (theta, *state)]
+        views = _in_memory_order(theta, (theta, *state))
         blocks = list(_blocks(views[0].shape, _block_size(theta)))
 
         point = theta
@@ -345,20 +348,20 @@ class Optimizer:
             point = self._lookahead
             if point is None or point.shape != theta.shape or point.dtype != theta.dtype:
                 point = np.empty_like(theta)
-            point_view = point.transpose(order)
+            point_view, = _in_memory_order(theta, (point,))
             with np.errstate(all="ignore"):
                 for index in blocks:
                     point_view[index] = self.gradient_point(*(v[index] for v in views))
 
-        g = accept_gradient(grad_fn(point), theta, step=self.t, written=state)
+        g, = _in_memory_order(theta, (accept_gradient(grad_fn(point), theta, step=self.t, written=state),))
         scalars = self.step_scalars(self.t + 1, lr)
-        g_view = g.transpose(order)
         # accepted: from here on the step runs to its end (numpy's error state cannot stop it half-way;
-        # an overflow gives inf, as in torch)
+        # an overflow gives inf, as in torch). Last block first: the finite check has just read g from
+        # first to last, so g's last blocks are still in the cache.
         with np.errstate(all="ignore"):
-            for index in blocks:
+            for index in reversed(blocks):
                 theta_block, *state_blocks = (v[index] for v in views)
-                self.update(theta_block, g_view[index], *state_blocks, **scalars)
+                self.update(theta_block, g[index], *state_blocks, **scalars)
         if fresh:
             for name, array in zip(self.state_arrays, state):
                 setattr(self, name, array)
