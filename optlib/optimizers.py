@@ -334,9 +334,9 @@ class Optimizer:
         theta, gradient of a wrong shape or dtype, negative scheduled rate) or ``FloatingPointError``
         (gradient not finite) with theta, the state and the step count unchanged.
         """
-        self._check_theta(theta)
-        lr = self.lr_at(self.t)
         state = self._state()
+        self._check_theta(theta, state)
+        lr = self.lr_at(self.t)
         fresh = state[0] is None if state else False
         if fresh:  # the first step's zero state; kept only if the step is accepted
             state = [np.zeros_like(theta) for _ in state]
@@ -372,8 +372,8 @@ class Optimizer:
         self.t += 1
         return theta
 
-    def _check_theta(self, theta) -> None:
-        if not isinstance(theta, np.ndarray) or not np.issubdtype(theta.dtype, np.floating):
+    def _check_theta(self, theta, state: list) -> None:
+        if not isinstance(theta, np.ndarray) or theta.dtype.kind != "f":
             raise ValueError(f"theta must be a floating-point numpy array, got {type(theta).__name__}"
                              + (f" of dtype {theta.dtype}" if isinstance(theta, np.ndarray) else ""))
         if not theta.flags.writeable:
@@ -381,7 +381,6 @@ class Optimizer:
         if theta.dtype == np.float16 and not self.float16:
             raise ValueError(f"{type(self).__name__} refuses a float16 theta: squared gradients below 2.4e-4 and "
                              "eps = 1e-8 are 0 in float16, so its steps would be nan or garbage; use float32")
-        state = self._state()
         if state and state[0] is not None and (state[0].shape, state[0].dtype) != (theta.shape, theta.dtype):
             raise ValueError(f"theta is {theta.dtype} of shape {theta.shape} but the optimizer's state is "
                              f"{state[0].dtype} of shape {state[0].shape}; call reset() for new parameters")
