@@ -39,6 +39,10 @@ try:
     import torch
 except ImportError:  # the table then has optlib and the bandwidth bound only
     torch = None
+try:  # the one-pass alternative the issue asked to measure: the rule as an expression string
+    import numexpr
+except ImportError:
+    numexpr = None
 
 LR = 1e-3
 # optlib step / torch default at the largest size (the issue's targets); Adam also / torch fused
@@ -101,14 +105,41 @@ def torch_optimizer(opt, theta: np.ndarray, g: np.ndarray, **path):
         return None
 
 
+def numexpr_step(name: str, theta: np.ndarray, g: np.ndarray):
+    """SGD's or Adam's update written for numexpr, which evaluates an expression string in one pass,
+    blockwise in the cache (the finite check not included), or None. Scalars are passed in theta's
+    dtype so that the arithmetic stays float32, as numpy's and torch's."""
+    if numexpr is None or name not in ("SGD", "Adam"):
+        return None
+    f32 = np.float32
+    x, m, v = theta.copy(), np.zeros_like(theta), np.zeros_like(theta)
+    if name == "SGD":
+        scalars = {"lr": f32(LR)}
+        return lambda: numexpr.evaluate("x - lr * g", local_dict={"x": x, "g": g, **scalars}, out=x)
+    b1, b2, t = 0.9, 0.999, 10
+    scalars = {"b1": f32(b1), "c1": f32(1 - b1), "b2": f32(b2), "c2": f32(1 - b2), "lr": f32(LR),
+               "bc1": f32(1 - b1**t), "bc2": f32(1 - b2**t), "eps": f32(1e-8)}
+
+    def step():
+        arrays = {"x": x, "g": g, "m": m, "v": v, **scalars}
+        numexpr.evaluate("b1 * m + c1 * g", local_dict=arrays, out=m)
+        numexpr.evaluate("b2 * v + c2 * g * g", local_dict=arrays, out=v)
+        numexpr.evaluate("x - lr * (m / bc1) / (sqrt(v / bc2) + eps)", local_dict=arrays, out=x)
+    return step
+
+
 def contenders(cls, theta: np.ndarray, g: np.ndarray) -> dict:
-    """The step functions to time for one optimizer: optlib's, its finite check, torch's paths."""
+    """The step functions to time for one optimizer: optlib's, its finite check, torch's paths, and
+    numexpr's for SGD and Adam."""
     opt, x = cls(LR), theta.copy()
     fns = {"optlib": lambda: opt.step(x, lambda _: g), "check": lambda: all_finite(g)}
     for path, kwargs in (("default", {"foreach": False}), ("fused", {"fused": True})):
         theirs = torch_optimizer(opt, theta, g, **kwargs)
         if theirs is not None:
             fns[path] = theirs.step
+    one_pass = numexpr_step(cls.__name__, theta, g)
+    if one_pass is not None:
+        fns["numexpr"] = one_pass
     return fns
 
 
@@ -138,6 +169,8 @@ def measure(sizes, repeats: int) -> dict:
     """Bandwidth and, per size and optimizer, the median seconds of each contender (JSON-friendly)."""
     if torch is not None:
         torch.set_num_threads(THREADS)
+    if numexpr is not None:
+        numexpr.set_num_threads(THREADS)
     bw = bandwidth(256 << 20, repeats)
     rows = []
     for size in sorted(map(int, sizes)):
@@ -150,7 +183,7 @@ def measure(sizes, repeats: int) -> dict:
             print(f"[{THREADS} thread(s)] {size:.0e} {name}: "
                   + ", ".join(f"{k} {v * 1e3:.3f} ms" for k, v in seconds.items()), flush=True)
     return {"threads": THREADS, "bandwidth": bw, "rows": rows,
-            "torch": torch.__version__ if torch else None}
+            "torch": torch.__version__ if torch else None, "numexpr": numexpr.__version__ if numexpr else None}
 
 
 def ms(t):
@@ -165,16 +198,16 @@ def step_table(run: dict) -> str:
     """The main table of one run (one thread count)."""
     bw = run["bandwidth"]
     lines = ["| n | optimizer | optlib ms | of which finite check ms | torch default ms | torch fused ms "
-             "| optlib / default | optlib / fused | arrays moved: optlib (rule) | optlib / bandwidth bound |",
-             "|" + "---|" * 10]
+             "| numexpr ms | optlib / default | optlib / fused | arrays moved: optlib (rule) "
+             "| optlib / bandwidth bound |", "|" + "---|" * 11]
     for row in run["rows"]:
         s, cls = row["seconds"], optlib.OPTIMIZERS[row["name"]]
         ours, default, fused = s["optlib"], s.get("default"), s.get("fused")
         moved, rule = arrays_moved(cls)
         bound = moved * row["n"] * 4 / bw
         lines.append(f"| {row['n']:.0e} | {row['name']} | {ms(ours)} | {ms(s['check'])} | {ms(default)} | "
-                     f"{ms(fused)} | {ratio(ours, default)} | {ratio(ours, fused)} | {moved} ({rule}) | "
-                     f"{ours / bound:.2f} |")
+                     f"{ms(fused)} | {ms(s.get('numexpr'))} | {ratio(ours, default)} | {ratio(ours, fused)} | "
+                     f"{moved} ({rule}) | {ours / bound:.2f} |")
     return "\n".join(lines)
 
 
@@ -200,6 +233,7 @@ def verdicts(run: dict) -> list[str]:
 
 def description(run: dict, repeats: int) -> str:
     return (f"{machine.describe()}, numpy {np.__version__}, torch {run['torch'] or 'not installed'}, "
+            f"numexpr {run['numexpr'] or 'not installed'}, "
             f"{run['threads']} thread(s); copy bandwidth {run['bandwidth'] / 1e9:.1f} GB/s; "
             f"optlib.optimizers.BLOCK_BYTES = {optimizers.BLOCK_BYTES // 1024} KiB; median of {repeats} "
             "interleaved rounds")

@@ -655,7 +655,7 @@ def noisy_gradients(steps, n=37, sigma=0.1, seed=4):
 
 def against_torch(torch, opt, steps=300):
     """Run opt and its torch.optim equivalent side by side in float64 on the same stochastic
-    gradients; compare after every step. torch keeps scalar state (NAdam's running product, the step
+    gradients; compare after every step (to 1e-10; the issue asks 1e-9). torch keeps scalar state (NAdam's running product, the step
     counts) in its default dtype: float64 for the comparison, as optlib's Python floats."""
     default = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
@@ -678,7 +678,7 @@ def _against_torch(torch, opt, steps):
         p.grad = torch.from_numpy(their_grad(p.detach().numpy().copy()))
         theirs.step()
         opt.step(theta, ours_grad)
-        np.testing.assert_allclose(opt.torch_view(theta), p.detach().numpy(), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(opt.torch_view(theta), p.detach().numpy(), rtol=1e-10, atol=1e-12)
     assert not np.allclose(theta, x0)
 
 
