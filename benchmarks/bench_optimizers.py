@@ -174,6 +174,7 @@ def measure(sizes, repeats: int) -> dict:
         torch.set_num_threads(THREADS)
     if numexpr is not None:
         numexpr.set_num_threads(THREADS)
+    load_before = os.getloadavg()[0]
     bw = bandwidth(256 << 20, repeats)
     rows = []
     for size in sorted(map(int, sizes)):
@@ -185,7 +186,7 @@ def measure(sizes, repeats: int) -> dict:
             rows.append({"n": size, "name": name, "seconds": seconds})
             print(f"[{THREADS} thread(s)] {size:.0e} {name}: "
                   + ", ".join(f"{k} {v * 1e3:.3f} ms" for k, v in seconds.items()), flush=True)
-    return {"threads": THREADS, "bandwidth": bw, "rows": rows,
+    return {"threads": THREADS, "bandwidth": bw, "rows": rows, "load": (load_before, os.getloadavg()[0]),
             "torch": torch.__version__ if torch else None, "numexpr": numexpr.__version__ if numexpr else None}
 
 
@@ -244,7 +245,8 @@ def description(run: dict, repeats: int) -> str:
             f"numexpr {run['numexpr'] or 'not installed'}, "
             f"{run['threads']} thread(s); copy bandwidth {run['bandwidth'] / 1e9:.1f} GB/s; "
             f"optlib.optimizers.BLOCK_BYTES = {optimizers.BLOCK_BYTES // 1024} KiB; median of {repeats} "
-            "interleaved rounds")
+            f"interleaved rounds; the machine's load average (1 min) {run['load'][0]:.1f} at the start and "
+            f"{run['load'][1]:.1f} at the end (other work on the machine slows memory-bound steps unevenly)")
 
 
 def main(argv=None) -> None:
