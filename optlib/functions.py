@@ -604,7 +604,7 @@ def minimize(f, x0, optimizer, steps: int) -> MinimizeResult:
 # The race: every optimizer on every function, each at its best learning rate
 # ---------------------------------------------------------------------------------------------------
 
-#: The race's learning rates: :math:`4^k` for :math:`k = -6, \dots, 1`, about 2.4e-4 to 4.
+#: The race's learning rates, :math:`4^k` for :math:`k = -6, \dots, 1`, about 2.4e-4 to 4.
 RACE_GRID = tuple(4.0 ** k for k in range(-6, 2))
 
 

@@ -14,12 +14,12 @@ An optimizer is a class that declares
   of its state scalars with their initial values (``state_scalars``);
 * its rule, :meth:`Optimizer.update`, in numpy as the notes write it, e.g. Adam's::
 
-      ema_(m, g, self.beta1)                           # m = beta1 m + (1 - beta1) g
-      ema_(v, g**2, self.beta2)                        # v = beta2 v + (1 - beta2) g^2
+      ema_(m, g, self.beta1)  # m = beta1 m + (1 - beta1) g
+      ema_(v, g**2, self.beta2)  # v = beta2 v + (1 - beta2) g^2
       m_hat, v_hat = m / bc1, v / bc2
       theta -= lr * (m_hat / (np.sqrt(v_hat) + self.eps))
 
-and, where it needs them, the engine's two hooks: :meth:`Optimizer.gradient_point` (where the
+and, where it needs them, the engine's two hooks: ``gradient_point`` (where the
 gradient is taken: Nesterov's look-ahead) and :meth:`Optimizer.step_scalars` (the numbers computed
 once per step: Adam's bias corrections, NAdam's running product).
 
@@ -62,9 +62,9 @@ LearningRate = Union[float, Schedule]
 #: (benchmarks/results.md times 64 KiB to 1 MiB).
 BLOCK_BYTES = 256 * 1024
 
-#: The most block-sized temporaries a rule holds at once (Adam's m_hat, v_hat, root and quotient): a
-#: step allocates at most ``MAX_TEMPORARIES * BLOCK_BYTES`` bytes beyond the state, whatever the number
-#: of parameters (tests/test_optimizers.py measures every registered rule against it).
+#: The most block-sized temporaries a rule holds at once (Adam's m_hat, v_hat, root and quotient), so
+#: a step allocates at most ``MAX_TEMPORARIES * BLOCK_BYTES`` bytes beyond the state, whatever the
+#: number of parameters (tests/test_optimizers.py measures every registered rule against it).
 MAX_TEMPORARIES = 4
 
 REQUIRED = inspect.Parameter.empty  #: the default of a hyperparameter that has none (``lr``)
@@ -239,7 +239,7 @@ class Optimizer:
     r"""Base class: declared hyperparameters, the state, and the one ``step`` every rule runs in.
 
     A subclass declares :class:`Hyperparameter` s, ``state_arrays``, ``state_scalars`` and its rule
-    :meth:`update`, and may define the hooks :meth:`gradient_point` and :meth:`step_scalars`.
+    :meth:`update`, and may define the hooks ``gradient_point`` and :meth:`step_scalars`.
     ``step`` calls them in this order, and commits nothing (state, scalars, step count, scratch)
     until the gradient is accepted, so a refused step changes nothing.
 
@@ -251,9 +251,9 @@ class Optimizer:
     lr = Hyperparameter(check=_checks.learning_rate)
     state_arrays: tuple = ()
     state_scalars: dict = {}
-    #: False for the rules that square the gradient or divide by a root of it: in float16 the squares
-    #: of gradients below 2.4e-4 are 0 and eps = 1e-8 is 0, so the step is nan or garbage (torch's too);
-    #: they refuse a float16 theta rather than return it.
+    #: False for the rules that square the gradient or divide by a root of it, which refuse a float16
+    #: theta. In float16 the squares of gradients below 2.4e-4 are 0 and eps = 1e-8 is 0, so their
+    #: steps would be nan, inf or garbage (torch's are -inf there).
     float16 = True
     color = "#7f7f7f"
     in_race = True
@@ -307,8 +307,8 @@ class Optimizer:
 
     @property
     def scratch_nbytes(self) -> int:
-        r"""Bytes held between steps besides the state: the look-ahead point :math:`\theta - \mu u`
-        of the rules that take the gradient there (Nesterov: one array of :math:`\theta`'s size, the
+        r"""Bytes held between steps besides the state, the look-ahead point :math:`\theta - \mu u` of
+        the rules that take the gradient there (Nesterov, one array of :math:`\theta`'s size, the
         price of restoring nothing on a refused step), 0 for the others. The rule's temporaries
         during a step are block-sized (:data:`BLOCK_BYTES`) and freed with the step."""
         return 0 if self._lookahead is None else self._lookahead.nbytes
@@ -330,7 +330,7 @@ class Optimizer:
     def step(self, theta: np.ndarray, grad_fn: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
         """Take one step: update ``theta`` in place with the gradient ``grad_fn(point)``; return theta.
 
-        ``point`` is theta itself, or where :meth:`gradient_point` says. Raises ``ValueError`` (bad
+        ``point`` is theta itself, or where ``gradient_point`` says. Raises ``ValueError`` (bad
         theta, gradient of a wrong shape or dtype, negative scheduled rate) or ``FloatingPointError``
         (gradient not finite) with theta, the state and the step count unchanged.
         """
@@ -419,7 +419,7 @@ _declare(Optimizer)
 # The registry
 # ---------------------------------------------------------------------------------------------------
 
-#: Every optimizer of the course, by name, in the order the chapters meet them: the one list that the
+#: Every optimizer of the course by name, in the order the chapters meet them, the one list that the
 #: race, the colours, Appendix A's check, the tests' tables and the benchmark read.
 OPTIMIZERS: dict = {}
 
@@ -525,7 +525,7 @@ class Momentum(Optimizer):
 
     def update(self, theta, g, u, *, lr):
         u *= self.mu
-        u += lr * g          # u = mu u + alpha g
+        u += lr * g  # u = mu u + alpha g
         theta -= u
 
     def torch_equivalent(self):
@@ -561,7 +561,7 @@ class EMAMomentum(Optimizer):
     in_race = False
 
     def update(self, theta, g, v, *, lr):
-        ema_(v, g, self.beta)        # v = beta v + (1 - beta) g
+        ema_(v, g, self.beta)  # v = beta v + (1 - beta) g
         theta -= lr * v
 
 
@@ -574,7 +574,7 @@ class Nesterov(Optimizer):
         \theta_{t+1} &= \theta_t - u_{t+1}
 
     ``grad_fn`` is called once per step, at the look-ahead point :math:`\theta_t - \mu u_t`
-    (:meth:`gradient_point`), which the step writes into an array of its own: :math:`\theta` is not
+    (``gradient_point``), which the step writes into an array of its own: :math:`\theta` is not
     touched until the gradient there is accepted, so a refused step leaves :math:`\theta` exactly as
     it was. Memory: :math:`memory(\text{forward path}) + memory(u)` in note 1; that array adds
     :math:`memory(\theta)` (``scratch_nbytes``).
@@ -611,7 +611,7 @@ class Nesterov(Optimizer):
 
     def update(self, theta, g, u, *, lr):
         u *= self.mu
-        u += lr * g          # u = mu u + alpha grad E(theta - mu u)
+        u += lr * g  # u = mu u + alpha grad E(theta - mu u)
         theta -= u
 
     def torch_equivalent(self):
@@ -655,7 +655,7 @@ class Adagrad(Optimizer):
 
     def update(self, theta, g, cache, *, lr):
         cache += g**2
-        theta -= lr * rms_scaled(g, cache, self.eps)   # alpha g / (sqrt(cache) + eps)
+        theta -= lr * rms_scaled(g, cache, self.eps)  # alpha g / (sqrt(cache) + eps)
 
     def torch_equivalent(self):
         return "Adagrad", {"eps": self.eps}
@@ -699,15 +699,19 @@ class RMSProp(Optimizer):
     color = "#9467bd"
 
     def update(self, theta, g, cache, *, lr):
-        ema_(cache, g**2, self.beta)                 # cache = beta cache + (1 - beta) g^2
+        ema_(cache, g**2, self.beta)  # cache = beta cache + (1 - beta) g^2
         theta -= lr * rms_scaled(g, cache, self.eps, self.eps_inside_sqrt)
 
     def torch_equivalent(self):
         return None if self.eps_inside_sqrt else ("RMSprop", {"alpha": self.beta, "eps": self.eps})
 
 
-class _Moments(Optimizer):
-    """The hyperparameters and state of Adam and its family: two moving averages, beta1 and beta2."""
+class AdaptiveMoments(Optimizer):
+    r"""Base class of Adam and its family (not an optimizer itself), declaring once what they share.
+
+    The decays :math:`\beta_1, \beta_2` of the two moving averages of :math:`g` and :math:`g^2`,
+    :math:`\epsilon`, and the state arrays :math:`m, v`; the rules refuse a float16 theta.
+    """
 
     beta1 = Hyperparameter(0.9, _checks.in_unit_interval)
     beta2 = Hyperparameter(0.999, _checks.in_unit_interval)
@@ -717,7 +721,7 @@ class _Moments(Optimizer):
 
 
 @register
-class Adam(_Moments):
+class Adam(AdaptiveMoments):
     r"""Adam: momentum on the gradient and RMSProp's scaling, with bias correction (note 2).
 
     .. math::
@@ -761,8 +765,8 @@ class Adam(_Moments):
         return {"lr": lr, "bc1": bias_correction(self.beta1, t), "bc2": bias_correction(self.beta2, t)}
 
     def update(self, theta, g, m, v, *, lr, bc1, bc2):
-        ema_(m, g, self.beta1)                       # m = beta1 m + (1 - beta1) g
-        ema_(v, g**2, self.beta2)                    # v = beta2 v + (1 - beta2) g^2
+        ema_(m, g, self.beta1)  # m = beta1 m + (1 - beta1) g
+        ema_(v, g**2, self.beta2)  # v = beta2 v + (1 - beta2) g^2
         m_hat, v_hat = m / bc1, v / bc2
         theta -= lr * (m_hat / (np.sqrt(v_hat) + self.eps))
 
@@ -812,7 +816,7 @@ class AdamW(Adam):
     color = "#e377c2"
 
     def update(self, theta, g, m, v, *, lr, bc1, bc2):
-        theta *= 1 - lr * self.weight_decay          # decoupled decay
+        theta *= 1 - lr * self.weight_decay  # decoupled decay
         super().update(theta, g, m, v, lr=lr, bc1=bc1, bc2=bc2)
 
     def torch_equivalent(self):
@@ -852,9 +856,9 @@ class AMSGrad(Adam):
     color = "#bcbd22"
 
     def update(self, theta, g, m, v, v_max, *, lr, bc1, bc2):
-        ema_(m, g, self.beta1)                       # m = beta1 m + (1 - beta1) g
-        ema_(v, g**2, self.beta2)                    # v = beta2 v + (1 - beta2) g^2
-        np.maximum(v_max, v, out=v_max)              # v_max = max(v_max, v)
+        ema_(m, g, self.beta1)  # m = beta1 m + (1 - beta1) g
+        ema_(v, g**2, self.beta2)  # v = beta2 v + (1 - beta2) g^2
+        np.maximum(v_max, v, out=v_max)  # v_max = max(v_max, v)
         m_hat, v_hat = m / bc1, v_max / bc2
         theta -= lr * (m_hat / (np.sqrt(v_hat) + self.eps))
 
@@ -864,7 +868,7 @@ class AMSGrad(Adam):
 
 
 @register
-class NAdam(_Moments):
+class NAdam(AdaptiveMoments):
     r"""NAdam: Adam with Nesterov's look-ahead on the first moment, and a warming momentum schedule.
 
     .. math::
@@ -912,8 +916,8 @@ class NAdam(_Moments):
                 "bc2": bias_correction(self.beta2, t)}
 
     def update(self, theta, g, m, v, *, lr, mu, mu_next, mu_product, bc2):
-        ema_(m, g, self.beta1)                       # m = beta1 m + (1 - beta1) g
-        ema_(v, g**2, self.beta2)                    # v = beta2 v + (1 - beta2) g^2
+        ema_(m, g, self.beta1)  # m = beta1 m + (1 - beta1) g
+        ema_(v, g**2, self.beta2)  # v = beta2 v + (1 - beta2) g^2
         denom = np.sqrt(v / bc2) + self.eps
         theta -= lr * (1 - mu) / (1 - mu_product) * (g / denom)
         theta -= lr * mu_next / (1 - mu_product * mu_next) * (m / denom)
@@ -923,7 +927,7 @@ class NAdam(_Moments):
 
 
 @register
-class RAdam(_Moments):
+class RAdam(AdaptiveMoments):
     r"""RAdam: Adam whose adaptive rate is switched on, and rectified, once its variance is tractable.
 
     .. math::
@@ -971,11 +975,11 @@ class RAdam(_Moments):
                 "rect": self.rectification(t)}
 
     def update(self, theta, g, m, v, *, lr, bc1, bc2, rect):
-        ema_(m, g, self.beta1)                       # m = beta1 m + (1 - beta1) g
-        ema_(v, g**2, self.beta2)                    # v = beta2 v + (1 - beta2) g^2
+        ema_(m, g, self.beta1)  # m = beta1 m + (1 - beta1) g
+        ema_(v, g**2, self.beta2)  # v = beta2 v + (1 - beta2) g^2
         m_hat = m / bc1
         if rect is None:
-            theta -= m_hat * lr                      # the momentum step
+            theta -= m_hat * lr  # the momentum step
         else:
             theta -= m_hat * lr * (math.sqrt(bc2) / (np.sqrt(v) + self.eps)) * rect
 
@@ -984,7 +988,7 @@ class RAdam(_Moments):
 
 
 @register
-class Adamax(_Moments):
+class Adamax(AdaptiveMoments):
     r"""Adamax: Adam with the infinity norm, a running maximum of :math:`|g|` in place of :math:`\sqrt{v}`.
 
     .. math::
@@ -1019,7 +1023,7 @@ class Adamax(_Moments):
         return {"lr": lr, "bc1": bias_correction(self.beta1, t)}
 
     def update(self, theta, g, m, u, *, lr, bc1):
-        ema_(m, g, self.beta1)                                   # m = beta1 m + (1 - beta1) g
+        ema_(m, g, self.beta1)  # m = beta1 m + (1 - beta1) g
         np.maximum(self.beta2 * u, np.abs(g) + self.eps, out=u)  # u = max(beta2 u, |g| + eps)
         theta -= lr / bc1 * (m / u)
 
@@ -1064,10 +1068,10 @@ class Adadelta(Optimizer):
     color = "#637939"
 
     def update(self, theta, g, avg_sq_grad, avg_sq_delta, *, lr):
-        ema_(avg_sq_grad, g**2, self.rho)            # E[g^2] = rho E[g^2] + (1 - rho) g^2
+        ema_(avg_sq_grad, g**2, self.rho)  # E[g^2] = rho E[g^2] + (1 - rho) g^2
         delta = np.sqrt(avg_sq_delta + self.eps) / np.sqrt(avg_sq_grad + self.eps) * g
-        ema_(avg_sq_delta, delta**2, self.rho)       # E[d^2] = rho E[d^2] + (1 - rho) d^2
-        theta -= lr * delta                          # the step is -delta
+        ema_(avg_sq_delta, delta**2, self.rho)  # E[d^2] = rho E[d^2] + (1 - rho) d^2
+        theta -= lr * delta  # the step is -delta
 
     def torch_equivalent(self):
         return "Adadelta", {"rho": self.rho, "eps": self.eps}

@@ -25,8 +25,8 @@ class _RegistryColors(Mapping):
         return len(OPTIMIZERS)
 
 
-#: One colour per optimizer, the same in every chapter: each optimizer class's ``color`` in the
-#: registry (:data:`optlib.optimizers.OPTIMIZERS`), so a newly registered one has its colour here too.
+#: One colour per optimizer, the same in every chapter, read from each optimizer class's ``color`` in
+#: the registry (:data:`optlib.optimizers.OPTIMIZERS`), so a newly registered one has its colour too.
 COLORS = _RegistryColors()
 
 
