@@ -15,7 +15,6 @@ NOT_YET_CONVERTED = {
     # no exercise named by a typed number in the prose (tests/test_prose.py)
     "exercise_numbers": {
         "02_gradient_descent",
-        "04_adaptive_methods",
         "06_schedules",
         "07_challenges",
         "08_regularization",
@@ -24,7 +23,6 @@ NOT_YET_CONVERTED = {
     # `make outputs` has normalized the cell metadata (tests/test_prose.py; tests/lab: solutions collapsed)
     "normalized": {
         "02_gradient_descent",
-        "04_adaptive_methods",
         "05_memory",
         "06_schedules",
         "07_challenges",
