@@ -14,8 +14,6 @@ import pytest
 NOT_YET_CONVERTED = {
     # no exercise named by a typed number in the prose (tests/test_prose.py)
     "exercise_numbers": {
-        "03_momentum_nesterov",
-        "04_adaptive_methods",
         "06_schedules",
         "07_challenges",
         "08_regularization",
@@ -23,8 +21,6 @@ NOT_YET_CONVERTED = {
     },
     # `make outputs` has normalized the cell metadata (tests/test_prose.py; tests/lab: solutions collapsed)
     "normalized": {
-        "03_momentum_nesterov",
-        "04_adaptive_methods",
         "05_memory",
         "06_schedules",
         "07_challenges",

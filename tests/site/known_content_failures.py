@@ -18,9 +18,6 @@ CONTENT_FAILURES: dict[tuple[str, str, str | None], str] = {
     ("test_explorer_pictures_as_wide_as_figures_and_crisp", "chapters/09_playground", "desktop"): EXPLORER_FRAMES,
     ("test_explorer_pictures_as_wide_as_figures_and_crisp", "chapters/11_tuning", "desktop"): EXPLORER_FRAMES,
     # issue 18 item 3: equations as the chapters (and optlib's docstrings, Appendix B) write them
-    ("test_display_equations_fit", "chapters/04_adaptive_methods", "desktop"):
-        WIDE_EQUATION + ": u_{t+1} = ... \\quad cache_{t+1} = ... (914 px in 757) and "
-        "\\frac{first step without correction}{first step with correction} = ... (888 px)",
     ("test_display_equations_fit", "chapters/12_curvature", "desktop"):
         WIDE_EQUATION + ": \\rho_{GD} = (kappa-1)/(kappa+1) per step, heavy ball with Polyak's ... (759 px in 757)",
     ("test_tables_fit_the_column", "chapters/05_memory", "desktop"):
