@@ -27,7 +27,6 @@ NOT_YET_CONVERTED = {
         "04_adaptive_methods",
         "05_memory",
         "08_regularization",
-        "09_playground",
     },
 }
 
