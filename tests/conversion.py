@@ -14,16 +14,12 @@ import pytest
 NOT_YET_CONVERTED = {
     # no exercise named by a typed number in the prose (tests/test_prose.py)
     "exercise_numbers": {
-        "06_schedules",
-        "07_challenges",
         "08_regularization",
         "09_playground",
     },
     # `make outputs` has normalized the cell metadata (tests/test_prose.py; tests/lab: solutions collapsed)
     "normalized": {
         "05_memory",
-        "06_schedules",
-        "07_challenges",
         "08_regularization",
     },
 }
