@@ -19,7 +19,6 @@ NOT_YET_CONVERTED = {
         "04_adaptive_methods",
         "06_schedules",
         "07_challenges",
-        "08_regularization",
         "09_playground",
     },
     # `make outputs` has normalized the cell metadata (tests/test_prose.py; tests/lab: solutions collapsed)
@@ -30,7 +29,6 @@ NOT_YET_CONVERTED = {
         "05_memory",
         "06_schedules",
         "07_challenges",
-        "08_regularization",
         "09_playground",
     },
 }
