@@ -319,9 +319,11 @@ def ista(X, y, lam: float, lr: float, steps: int, w0=None) -> np.ndarray:
     r"""ISTA (proximal gradient descent) on the lasso; returns every iterate.
 
     .. math::
-        \min_w \frac{1}{n}\lVert Xw - y\rVert^2 + \lambda\lVert w\rVert_1 :\qquad
-        w_{t+1} = \operatorname{soft\_threshold}\Big(w_t - \eta\,\tfrac{2}{n}X^\top(Xw_t - y),\
-        \eta\lambda\Big)
+        \min_w \frac{1}{n}\lVert Xw - y\rVert^2 + \lambda\lVert w\rVert_1
+
+    .. math::
+        u_t = w_t - \eta\,\tfrac{2}{n}X^\top(Xw_t - y), \qquad
+        w_{t+1} = \operatorname{soft\_threshold}(u_t,\ \eta\lambda)
 
     A gradient step on the smooth part (the mean squared error, note 2's convention) followed by the
     exact proximal step of the penalty (:func:`soft_threshold`). With
