@@ -29,7 +29,6 @@ NOT_YET_CONVERTED = {
         "05_memory",
         "06_schedules",
         "07_challenges",
-        "09_playground",
     },
 }
 
