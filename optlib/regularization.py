@@ -368,8 +368,7 @@ def ista(X, y, lam: float, lr: float, steps: int, w0=None) -> np.ndarray:
     lam = _checks.non_negative("lam", lam)
     lr = _checks.positive("lr", lr)
     X, y = _design(X, y)
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
-        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+    steps = _checks.non_negative_int("steps", steps)
     n, d = X.shape
     w = np.zeros(d) if w0 is None else _checks.float_array("w0", w0).astype(float, copy=True)
     if w.shape != (d,):

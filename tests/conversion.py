@@ -19,7 +19,6 @@ NOT_YET_CONVERTED = {
         "04_adaptive_methods",
         "06_schedules",
         "07_challenges",
-        "09_playground",
     },
     # `make outputs` has normalized the cell metadata (tests/test_prose.py; tests/lab: solutions collapsed)
     "normalized": {
