@@ -14,13 +14,11 @@ import pytest
 NOT_YET_CONVERTED = {
     # no exercise named by a typed number in the prose (tests/test_prose.py)
     "exercise_numbers": {
-        "08_regularization",
         "09_playground",
     },
     # `make outputs` has normalized the cell metadata (tests/test_prose.py; tests/lab: solutions collapsed)
     "normalized": {
         "05_memory",
-        "08_regularization",
     },
 }
 
