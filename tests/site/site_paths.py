@@ -9,7 +9,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 SITE = Path(os.environ.get("SITE_HTML", ROOT / "_build" / "html")).resolve()
 BOOK = SITE.parent.parent if (SITE.parent.parent / "_toc.yml").is_file() else ROOT
-SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+ARTIFACTS = ROOT / "test-artifacts"
+#: one folder per screen (phone/, tablet/, desktop/), a full-page PNG per page
+SCREENSHOTS = ARTIFACTS / "screenshots"
 
 
 def toc_docnames(book: Path = BOOK) -> list[str]:

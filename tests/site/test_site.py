@@ -1,11 +1,15 @@
 """The website as a reader meets it: every page of the table of contents in headless Chromium.
 
 The site is served on 127.0.0.1 and every other host is blocked, so a page that still needs a CDN
-shows it here (raw TeX, blank widgets, a recorded request). Each check is parametrized by page, so a
-failure names the page; the screenshots are in test-artifacts/screenshots/.
+shows it here (raw TeX, blank widgets, a recorded request). Each page is loaded once per screen (phone
+390x844, tablet 800x1000, desktop 1366x900) and every check reads that load's report; checks are
+parametrized by screen and page, so a failure names both. The screenshots are in
+test-artifacts/screenshots/<screen>/, the page weights in test-artifacts/site-weights.md. Checks that
+fail only because of chapter content still to be converted are listed in known_content_failures.py.
 """
 from __future__ import annotations
 
+import json
 import re
 import urllib.error
 import urllib.request
@@ -15,7 +19,10 @@ from urllib.parse import unquote, urljoin, urlsplit
 import pytest
 import yaml
 
-from site_paths import BOOK, toc_docnames
+from known_content_failures import CONTENT_FAILURES
+from page_report import VIEWPORTS
+from page_weight import BUDGET, megabytes
+from site_paths import BOOK, notebook_docnames, toc_docnames
 
 RAW_TEX = [re.compile(pattern) for pattern in (r"\$\$", r"\$[^$\n]{1,200}\$", r"\\\(", r"\\\[", r"\\begin\{")]
 FETCHED_LINK_RELS = {"stylesheet", "preload", "modulepreload", "prefetch", "icon", "preconnect", "dns-prefetch"}
@@ -54,18 +61,129 @@ def test_index_redirects_to_the_root_page(site):
 
 # --- per page -------------------------------------------------------------------------------------
 
-def test_page_loads(report):
+def test_page_loads(report, viewport):
     assert report.status == 200, f"{report.url} answered {report.status}"
 
 
-def test_no_request_leaves_the_site(report):
+def test_no_request_leaves_the_site(report, viewport):
     assert report.external_requests == [], (
         f"{report.docname} asked other hosts for (blocked):{_listing(report.external_requests)}")
 
 
-def test_no_console_errors(report):
+def test_no_console_errors_and_no_failed_request(report, viewport):
+    """Also: no request answered 404 (a missing favicon, font or picture)."""
     problems = report.console_errors + [f"failed request: {r}" for r in report.failed_requests]
-    assert problems == [], f"{report.docname}:{_listing(problems)}"
+    assert problems == [], f"{report.docname} ({viewport}):{_listing(problems)}"
+
+
+def test_navigation_and_contents_open(report, viewport):
+    """The page's buttons open the book's navigation (with every chapter) and the page's contents."""
+    panels = report.panels
+    chapters = {f"{name}.html" for name in toc_docnames()[1:]}
+    here = report.docname.rsplit("/", 1)[0] + "/" if "/" in report.docname else ""
+    found = {_resolve(here, href) for href in panels["navigation"]}
+    missing = sorted(chapters - found - {f"{report.docname}.html"})
+    assert panels["navigation"] and not missing, (
+        f"{report.docname} ({viewport}): the navigation panel shows {len(panels['navigation'])} links; "
+        f"chapters missing:{_listing(missing)}\n(before: {panels['before']})")
+    if panels["before"]["hasContents"]:
+        assert panels["contents"], (
+            f"{report.docname} ({viewport}): the contents panel did not open or shows no link "
+            f"(before: {panels['before']})")
+    assert panels["before"]["topBand"] < 1 and panels["before"]["searchBoxes"] <= 1, (
+        f"{report.docname} ({viewport}): a top band {panels['before']['topBand']:.0f} px high, "
+        f"{panels['before']['searchBoxes']} search boxes")
+
+
+def _resolve(here: str, href: str) -> str:
+    """A link of a page in folder ``here`` as a site-relative path, without its #fragment."""
+    return urlsplit(urljoin(f"http://site/{here}", href)).path.lstrip("/")
+
+
+def test_nothing_wider_than_the_screen(report, viewport):
+    """No element reaches past the screen's edges unless a box that fits holds it; every box narrower
+    than its content (code, equations, tables) shows that it scrolls (touch screens show no scrollbar)."""
+    layout = report.layout
+    assert layout["pageWidth"] <= layout["width"] + 1 and layout["tooWide"] == [], (
+        f"{report.docname} ({viewport}): the page is {layout['pageWidth']} px wide on a {layout['width']} px "
+        f"screen; wider than the screen:{_listing(layout['tooWide'])}")
+    assert layout["hiddenWithoutCue"] == [], (
+        f"{report.docname} ({viewport}): boxes that hide part of their content and show no scroll cue:"
+        f"{_listing(layout['hiddenWithoutCue'])}")
+
+
+def test_display_equations_fit(report, viewport):
+    """At desktop width every display equation fits its column; on a phone or tablet it fits or sits
+    in a box that shows it scrolls (the box itself must show it: the previous check)."""
+    equations = report.layout["equations"]
+    if viewport == "desktop":
+        too_wide = [f"{e['tex']} (needs {e['needs']} px, has {e['shown']})" for e in equations if not e["fits"]]
+    else:
+        too_wide = [f"{e['tex']} (needs {e['needs']} px, has {e['shown']}; no scroll cue)"
+                    for e in equations if not e["fits"] and not e["cued"]]
+    assert too_wide == [], f"{report.docname} ({viewport}): display equations that do not fit:{_listing(too_wide)}"
+
+
+@pytest.mark.viewports("desktop")
+def test_tables_fit_the_column(report, viewport):
+    """At desktop width a table fits the text column (Appendix A's long names wrap in their cells)."""
+    wide = [f"{t['caption']!r}: {t['width']} px in a {t['column']} px column"
+            for t in report.layout["tables"] if t["width"] > t["column"] + 1]
+    assert wide == [], f"{report.docname}: tables wider than the column:{_listing(wide)}"
+
+
+def test_widget_areas_show_something_before_the_renderer(report, viewport):
+    """With the widget renderer's script held back, the page has painted and every widget area shows
+    a placeholder (or a picture): state and scripts do not block the first paint."""
+    assert report.painted_before_renderer, (
+        f"{report.docname} ({viewport}): nothing was painted while the widget renderer was held back")
+    blank = [area["index"] for area in report.before_renderer if area["rendered"] or not area["shows"]]
+    assert blank == [], (
+        f"{report.docname} ({viewport}): widget areas that show nothing before the renderer has run "
+        f"(output number {blank} of {len(report.before_renderer)})")
+
+
+@pytest.mark.viewports("phone")
+def test_touch_targets(report, viewport):
+    """Slider handles and toggle buttons are at least 44 px for a finger (WCAG 2.5.5)."""
+    targets = report.touch_targets
+    small = [f"slider {h['label']!r}: hit area {h['size']} px" for h in targets["handles"] if h["size"] < 44]
+    small += [f"toggle button {b['label']!r}: {b['width']:.0f} x {b['height']:.0f} px"
+              for b in targets["buttons"] if min(b["width"], b["height"]) < 44 - 0.5]
+    assert small == [], f"{report.docname}: touch targets under 44 px:{_listing(small)}"
+
+
+@pytest.mark.viewports("desktop")
+def test_explorer_pictures_as_wide_as_figures_and_crisp(report, viewport):
+    """An explorer's pictures span the width of the page's widest static figure (95 %; side by side, as a
+    figure's subplots are) and each is crisp on a 2x screen: vector, or at least twice as many pixels as
+    it is shown wide."""
+    pictures = report.pictures
+    if not pictures["explorers"]:
+        return
+    widest = max([figure["width"] for figure in pictures["statics"]] + [0])
+    problems = []
+    for explorer in pictures["explorers"]:
+        if explorer["width"] < 0.95 * widest:
+            problems.append(f"{explorer['alt']!r}: its pictures span {explorer['width']:.0f} px, the static "
+                            f"figures {widest:.0f} px")
+        for picture in explorer["pictures"]:
+            if not picture["vector"] and picture["natural"] < 2 * picture["width"] - 2:
+                problems.append(f"{picture['alt']!r}: {picture['natural']} px of pixels shown "
+                                f"{picture['width']:.0f} px wide (a 2x screen needs twice as many, or a vector picture)")
+    assert problems == [], f"{report.docname}: explorer pictures:{_listing(problems)}"
+
+
+def test_page_weight_within_budget(desktop_report, weights, docname):
+    """A page's own HTML and images weigh at most 1.0 MB as a gzip-serving host sends them (issue 14);
+    the shared assets are reported in test-artifacts/site-weights.md."""
+    weight = weights.measure(desktop_report)
+    largest = sorted(weight.images.items(), key=lambda item: -item[1])[:3]
+    assert weight.own <= BUDGET, (
+        f"{docname} weighs {megabytes(weight.own)} (HTML {megabytes(weight.html)}, "
+        f"{len(weight.images)} images {megabytes(sum(weight.images.values()))}; largest: "
+        f"{', '.join(f'{path} {megabytes(size)}' for path, size in largest) or 'none'}), over the "
+        f"{megabytes(BUDGET)} budget")
 
 
 def test_math_is_typeset(report):
@@ -154,7 +272,7 @@ def test_headings_in_order_and_titled(report):
     assert page_title, f"{report.docname}: empty <title> ({report.title!r})"
 
 
-def test_screenshot_saved(report):
+def test_screenshot_saved(report, viewport):
     assert report.screenshot is not None and report.screenshot.stat().st_size > 0
 
 
@@ -206,3 +324,120 @@ def test_binder_launch_button(docname, site):
     assert expected in [link.replace("&amp;", "&") for link in found], (
         f"{docname}: no Binder button for {expected}; found {found}")
 
+
+
+def test_head_is_clean(docname, site):
+    """One viewport meta tag (Sphinx, docutils and the theme each wrote one), a favicon that exists
+    (without one browsers ask for /favicon.ico: a 404), no ".pdf" button that only opens the print
+    dialog, and no Thebe configuration (sphinx-thebe's default names another repository)."""
+    html = (site / f"{docname}.html").read_text()
+    viewports = re.findall(r'<meta name="viewport"[^>]*>', html)
+    assert len(viewports) == 1, f"{docname}: {len(viewports)} viewport meta tags: {viewports}"
+    icons = re.findall(r'<link rel="(?:shortcut )?icon" href="([^"]+)"', html)
+    assert len(icons) == 1 and (site / docname).parent.joinpath(icons[0]).resolve().is_file(), (
+        f"{docname}: favicon links {icons}")
+    assert "window.print()" not in html and "download-pdf-button" not in html, f"{docname}: a print-to-PDF button"
+    repository = urlsplit(yaml.safe_load((BOOK / "_config.yml").read_text())["repository"]["url"]).path.strip("/")
+    for config in re.findall(r'<script type="text/x-thebe-config">(.*?)</script>', html, re.S):
+        named = re.search(r'repo:\s*"([^"]*)"', config)
+        assert named and named.group(1) == repository, f"{docname}: a Thebe configuration for {named and named.group(1)}"
+
+
+def test_intro_maps_every_chapter(site):
+    """intro.md's map of the notes links each chapter it names."""
+    root = toc_docnames()[0]
+    html = (site / f"{root}.html").read_text()
+    table = re.search(r'<section id="map-of-the-notes".*?</table>', html, re.S)
+    assert table, f"{root}: no map of the notes"
+    linked = {_resolve("", href).removesuffix(".html") for href in re.findall(r'<a class="reference internal" href="([^"#]+)', table.group(0))}
+    missing = [name for name in toc_docnames()[1:] if name not in linked and name != "chapters/references"]
+    assert missing == [], f"{root}: chapters the map does not link:{_listing(missing)}"
+
+
+def _needed_models(state: dict, roots: list[str]) -> set[str]:
+    """The models the views need: those reachable from a view, and links between two of them."""
+    def references(model_id):
+        return set(re.findall(r"IPY_MODEL_([0-9a-f]+)", json.dumps(state[model_id]["state"])))
+
+    needed, todo = set(), list(roots)
+    while todo:
+        model_id = todo.pop()
+        if model_id in state and model_id not in needed:
+            needed.add(model_id)
+            todo.extend(references(model_id))
+    links = {m for m in state if state[m]["model_name"] in {"LinkModel", "DirectionalLinkModel"}
+             and references(m) <= needed}
+    return needed | links
+
+
+@pytest.mark.notebooks_only
+def test_widget_state_is_light(docname, site):
+    """A widget page carries the state of the widgets it shows only (not the hidden live explorer's,
+    tagged remove-cell), after the text rather than in <head>, and loads the renderer deferred; a page
+    that shows no widget loads neither state nor renderer."""
+    html = (site / f"{docname}.html").read_text()
+    head, _, body = html.partition("</head>")
+    states = re.findall(r'<script type="application/vnd\.jupyter\.widget-state\+json">(.*?)</script>', html, re.S)
+    views = [json.loads(v)["model_id"] for v in
+             re.findall(r'<script type="application/vnd\.jupyter\.widget-view\+json">(.*?)</script>', html)]
+    widget_scripts = re.findall(r'<script\b[^>]*src="[^"]*(?:require\.js|widgets-setup\.js|embed-amd\.js)[^"]*"[^>]*>', html)
+    if not views:
+        assert states == [] and widget_scripts == [], f"{docname}: widget state or renderer with no widget shown"
+        return
+    assert len(states) == 1 and "widget-state+json" not in head, f"{docname}: the widget state is in <head>"
+    assert all("defer" in tag for tag in widget_scripts) and len(widget_scripts) == 3, (
+        f"{docname}: widget scripts not deferred: {widget_scripts}")
+    state = json.loads(states[0])["state"]
+    unused = set(state) - _needed_models(state, views)
+    assert not unused, (f"{docname}: the widget state holds {len(unused)} models no shown widget needs "
+                        f"(of {len(state)}), e.g. {sorted(state[m]['model_name'] for m in unused)[:5]}")
+
+
+#: Words whose search results on this site come from pages with formulas next to them.
+SEARCH_TERMS = ("momentum", "learning rate", "cache")
+
+
+def test_search_snippets_have_no_raw_tex(base_url, browser):
+    """The search page's snippets show formulas as text (α, θ_t), not as TeX source."""
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    snippets = []
+    try:
+        for term in SEARCH_TERMS:
+            page.goto(f"{base_url}search.html?q={term.replace(' ', '+')}", wait_until="load")
+            page.wait_for_function("() => document.querySelectorAll('#search-results li p.context').length >= 3"
+                                   " || /found 0|did not match/.test(document.querySelector('#search-results')?.innerText)",
+                                   timeout=20_000)
+            page.wait_for_timeout(500)  # the remaining snippets
+            snippets += page.eval_on_selector_all("#search-results li p.context", "ps => ps.map(p => p.innerText)")
+    finally:
+        context.close()
+    assert len(snippets) >= 3, f"the search for {SEARCH_TERMS} showed {len(snippets)} snippets"
+    raw = [snippet for snippet in snippets
+           if any(pattern.search(snippet) for pattern in RAW_TEX) or re.search(r"\\[A-Za-z]+", snippet)]
+    assert raw == [], f"search snippets with raw TeX:{_listing(raw)}"
+    assert any(re.search(r"[α-ωΑ-Ω∇]", snippet) for snippet in snippets), (
+        "no snippet shows a formula as text (α, θ, ∇ ...): were the formulas dropped?")
+
+
+def test_known_content_failures_name_real_checks():
+    """Every entry of known_content_failures.py names a check of this module, a page of the book and
+    a screen the check runs at: an entry cannot outlive the failure it excuses."""
+    import inspect
+
+    checks = {name: function for name, function in globals().items() if name.startswith("test_")}
+    wrong = []
+    for check, docname, viewport in CONTENT_FAILURES:
+        function = checks.get(check)
+        if function is None:
+            wrong.append(f"{check}: no such check")
+            continue
+        marks = {mark.name: mark for mark in getattr(function, "pytestmark", [])}
+        pages = notebook_docnames() if "notebooks_only" in marks else toc_docnames()
+        takes_viewport = "viewport" in inspect.signature(function).parameters
+        screens = list(marks["viewports"].args) if "viewports" in marks else list(VIEWPORTS)
+        if docname not in pages:
+            wrong.append(f"{check}: {docname} is not one of its pages")
+        if (viewport is None) == takes_viewport or (viewport is not None and viewport not in screens):
+            wrong.append(f"{check} {docname}: screen {viewport!r} (it runs at {screens if takes_viewport else None})")
+    assert wrong == [], f"known_content_failures.py:{_listing(wrong)}"
