@@ -10,16 +10,18 @@ Each also carries what a chapter needs to draw it: ``minima`` (the listed minimi
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import _checks
+from .optimizers import OPTIMIZERS, make
 
 __all__ = [
     "TestFunction", "Rosenbrock", "Beale", "Booth", "Himmelblau", "Rastrigin", "Saddle", "Quadratic",
     "rosenbrock", "beale", "booth", "himmelblau", "rastrigin", "saddle", "quadratic",
-    "MinimizeResult", "minimize",
+    "MinimizeResult", "minimize", "numerical_grad", "RACE_GRID", "Race", "race",
 ]
 
 
@@ -56,20 +58,35 @@ class TestFunction:
             raise ValueError(f"x must have shape ({self.dim}, ...) for {self.name}, got {x.shape}")
         return x
 
+    @property
+    def f_star(self) -> float:
+        r"""The minimum value :math:`f^* = \min_x f(x) = f(x^*)`, at the first listed minimizer
+        :math:`x^*`; :math:`-\infty` for a function unbounded below (the saddle), which lists none."""
+        return self(self.minima[0]) if self.minima else -math.inf
+
+    def _on_grid(self, formula, x) -> np.ndarray:
+        """``formula`` at ``x``; one point is computed as a grid of one column, so that a point and the
+        same point in any grid give the same bits (numpy computes ``x[0] ** 2`` of a scalar and of an
+        array along different paths, which can differ in the last bit). For elementwise formulas (every
+        function here but :class:`Quadratic`, whose matrix product may sum in another order on a wider
+        grid) the point's bits are those of its column in any grid."""
+        x = self._point(x)
+        if x.ndim == 1:
+            return np.asarray(formula(x[:, None]), dtype=x.dtype)[..., 0]
+        return np.asarray(formula(x), dtype=x.dtype)
+
     def __call__(self, x) -> np.ndarray | float:
         """The value :math:`f(x)`; a float for one point, an array of shape ``x.shape[1:]`` on a grid."""
-        value = self._value(self._point(x))
+        value = self._on_grid(self._value, x)
         return float(value) if np.ndim(value) == 0 else value
 
     def grad(self, x) -> np.ndarray:
         r"""The gradient :math:`\nabla f(x)`, same shape as ``x``."""
-        x = self._point(x)
-        return np.asarray(self._grad(x), dtype=x.dtype)
+        return self._on_grid(self._grad, x)
 
     def hessian(self, x) -> np.ndarray:
         r"""The Hessian :math:`\nabla^2 f(x)`, shape ``(n, n)`` (``(n, n, ...)`` on a grid)."""
-        x = self._point(x)
-        return np.asarray(self._hessian(x), dtype=x.dtype)
+        return self._on_grid(self._hessian, x)
 
     def _value(self, x):
         raise NotImplementedError
@@ -245,34 +262,67 @@ class Himmelblau(TestFunction):
 
 
 class Rastrigin(TestFunction):
-    r"""Rastrigin's function in 2-D: a bowl covered in local minima, the global one at the origin.
+    r"""Rastrigin's function in any dimension: a bowl covered in local minima, the global one at 0.
 
     .. math::
 
-        f(x) = A n + \sum_{i=1}^{n} \left( x_i^2 - A \cos(2 \pi x_i) \right), \qquad A = 10,\ n = 2 .
+        f(x) = A n + \sum_{i=1}^{n} \left( x_i^2 - A \cos(2 \pi x_i) \right), \qquad A = 10,
+
+    for :math:`x \in \mathbb{R}^n`, with :math:`f^* = f(0) = 0`. Every point of the integer lattice
+    is close to a local minimum, so there are about :math:`11^n` of them in :math:`[-5.12, 5.12]^n`.
+
+    ``Rastrigin()`` (and the instance ``rastrigin``) takes points of any dimension :math:`n \ge 1`;
+    its ``minima``, ``start`` and ``domain`` describe the plane :math:`n = 2` that the figures draw.
+    ``Rastrigin(dim=n)`` takes only :math:`n`-vectors, with an :math:`n`-dimensional minimum and
+    start point.
+
+    Parameters
+    ----------
+    A : float
+        The height of the ripples, > 0.
+    dim : int, optional
+        The dimension :math:`n \ge 1`; None accepts any.
 
     References
     ----------
-    L. A. Rastrigin, *Systems of extremal control*, Nauka (1974).
+    L. A. Rastrigin, *Systems of extremal control*, Nauka (1974); in :math:`n` dimensions,
+    H. Muhlenbein, D. Schomisch & J. Born, "The parallel genetic algorithm as function optimizer",
+    Parallel Computing 17 (1991).
     """
 
     name = "rastrigin"
     domain = ((-5.12, 5.12), (-5.12, 5.12))
 
-    def __init__(self, A: float = 10.0):
-        self.A = float(A)
-        self.minima = [np.array([0.0, 0.0])]
-        self.start = np.array([2.5, -2.3])
+    def __init__(self, A: float = 10.0, dim: int | None = None):
+        self.A = _checks.positive("A", A)
+        self.dim = None if dim is None else _checks.positive_int("dim", dim)
+        n = 2 if dim is None else self.dim
+        self.minima = [np.zeros(n)]
+        self.start = np.resize([2.5, -2.3], n)
+
+    def _point(self, x) -> np.ndarray:
+        if self.dim is not None:
+            return super()._point(x)
+        x = _checks.float_array("x", x)
+        if x.ndim == 0 or x.shape[0] == 0:
+            raise ValueError(f"x must have shape (n, ...) with n >= 1 for {self.name}, got {x.shape}")
+        return x
 
     def _value(self, x):
-        return self.A * self.dim + np.sum(x ** 2 - self.A * np.cos(2 * np.pi * x), axis=0)
+        return self.A * x.shape[0] + np.sum(x ** 2 - self.A * np.cos(2 * np.pi * x), axis=0)
 
     def _grad(self, x):
         return 2 * x + 2 * np.pi * self.A * np.sin(2 * np.pi * x)
 
     def _hessian(self, x):
-        diag = 2 + 4 * np.pi ** 2 * self.A * np.cos(2 * np.pi * x)
-        return _matrix(diag[0], np.zeros_like(diag[0]), diag[1])
+        # diagonal: the coordinates do not interact
+        n = x.shape[0]
+        hessian = np.zeros((n, n) + x.shape[1:], dtype=x.dtype)
+        hessian[np.arange(n), np.arange(n)] = 2 + 4 * np.pi ** 2 * self.A * np.cos(2 * np.pi * x)
+        return hessian
+
+    def __repr__(self) -> str:
+        return f"<Rastrigin {self.name!r} n={'any' if self.dim is None else self.dim}>"
 
 
 class Saddle(TestFunction):
@@ -382,6 +432,20 @@ class Quadratic(TestFunction):
         return np.broadcast_to(self.A.reshape(self.A.shape + (1,) * (x.ndim - 1)),
                                self.A.shape + x.shape[1:]).copy()
 
+    @property
+    def f_star(self) -> float:
+        r"""The minimum value :math:`-\tfrac12 b^\top A^{+} b` when :math:`A` is positive semidefinite
+        and :math:`b` is in its range; :math:`-\infty` otherwise (unbounded below)."""
+        if self.minima:
+            return self(self.minima[0])
+        scale = max(abs(self.L), abs(self.m), 1.0)
+        if self.m < -1e-12 * scale:
+            return -math.inf
+        x, *_ = np.linalg.lstsq(self.A, self.b, rcond=None)
+        if not np.allclose(self.A @ x, self.b, rtol=1e-10, atol=1e-10 * scale):
+            return -math.inf
+        return self(x)
+
     def __repr__(self) -> str:
         return f"<Quadratic n={self.dim} m={self.m:.4g} L={self.L:.4g}>"
 
@@ -434,10 +498,30 @@ class MinimizeResult:
         """The last (finite) iterate."""
         return self.x[-1]
 
+    def first_step(self, tol: float, f_star: float = 0.0) -> int | None:
+        r"""The first step whose loss is within ``tol`` of ``f_star``, or None if the run never is.
+
+        .. math::
+            \min\,\{\, t \in \{0, \dots, T\} : f(\theta_t) - f^* \le \text{tol} \,\}
+
+        ``run.first_step(1e-3, f.f_star)`` is the step at which the gap to the minimum first
+        reaches 1e-3; ``run.first_step(-1.0)`` the step at which :math:`f` first reaches -1.
+        """
+        return _first_at_or_below(self.loss, tol, f_star)
+
     def __repr__(self) -> str:
         status = "diverged" if self.diverged else "ok"
         return (f"MinimizeResult({status}, steps_taken={self.steps_taken}, "
                 f"final={np.array2string(self.final, precision=4)}, loss={self.loss[-1]:.4g})")
+
+
+def _first_at_or_below(values, tol: float, f_star: float = 0.0) -> int | None:
+    """The first index i with values[i] - f_star <= tol, or None (shared by MinimizeResult and History)."""
+    tol, f_star = float(tol), float(f_star)
+    if math.isnan(tol) or math.isnan(f_star):
+        raise ValueError(f"tol and f_star must be numbers, got {tol!r} and {f_star!r}")
+    below = np.flatnonzero(np.asarray(values, dtype=float) - f_star <= tol)
+    return int(below[0]) if below.size else None
 
 
 def numerical_grad(f, x, h: float = 1e-6) -> np.ndarray:
@@ -504,8 +588,7 @@ def minimize(f, x0, optimizer, steps: int) -> MinimizeResult:
     ValueError
         If ``steps`` is not an integer >= 0.
     """
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
-        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+    steps = _checks.non_negative_int("steps", steps)
     x0 = _checks.float_array("x0", x0)
     x = np.array(x0, dtype=np.float32 if x0.dtype == np.float32 else np.float64)  # a copy
     path, losses, diverged = [x.copy()], [f(x)], False
@@ -524,3 +607,121 @@ def minimize(f, x0, optimizer, steps: int) -> MinimizeResult:
             losses.append(loss)
     return MinimizeResult(x=np.array(path), loss=np.array(losses, dtype=float),
                           diverged=diverged, steps_taken=len(path) - 1)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The race: every optimizer on every function, each at its best learning rate
+# ---------------------------------------------------------------------------------------------------
+
+#: The race's learning rates, :math:`4^k` for :math:`k = -6, \dots, 1`, about 2.4e-4 to 4.
+RACE_GRID = tuple(4.0 ** k for k in range(-6, 2))
+
+
+@dataclass
+class Race:
+    r"""The runs of :func:`race` and the learning rate it picked for each function and optimizer.
+
+    Attributes
+    ----------
+    functions : list of str
+        The functions' names, in the order given.
+    names : list of str
+        The optimizers' names, in the order given.
+    runs : dict
+        ``(function, optimizer, lr) -> MinimizeResult``, every run made.
+    best_lr : dict
+        ``(function, optimizer) -> lr``, the rate picked.
+    """
+
+    functions: list
+    names: list
+    runs: dict = field(repr=False)
+    best_lr: dict = field(repr=False)
+
+    def __getitem__(self, key) -> MinimizeResult:
+        """``race[function, optimizer]``: the run at the picked rate."""
+        return self.runs[(*key, self.best_lr[key])]
+
+    @property
+    def results(self) -> dict:
+        """``(function, optimizer) -> MinimizeResult`` at the picked rates."""
+        return {key: self[key] for key in self.best_lr}
+
+
+def race(functions, names=None, grid=RACE_GRID, steps: int = 150, borrow=None) -> Race:
+    r"""Run every optimizer on every function from its start point at each rate of ``grid``; keep the best.
+
+    For a function :math:`f` and an optimizer, the rate picked is
+
+    .. math::
+        \alpha^* = \min \operatorname*{arg\,min}_{\alpha \in \text{grid}} \; f(\theta_T(\alpha)),
+
+    the one with the lowest final loss after ``steps`` steps (a run that diverged counts as
+    :math:`+\infty`), the smaller rate on a tie. Every other hyperparameter is at its declared
+    default (:func:`optlib.optimizers.make`), the same on every function: a fair race, each
+    contender tuned on the same grid with the same budget.
+
+    A function unbounded below (no listed minimum, as the saddle) has no best final loss: it
+    borrows the rate picked on another function, ``borrow={"saddle": "booth"}``, and is run once.
+
+    Parameters
+    ----------
+    functions : sequence of TestFunction
+    names : sequence of str, optional
+        Registered optimizers; by default every one whose class has ``in_race`` (the registry's
+        order).
+    grid : sequence of float
+        The learning rates tried, > 0.
+    steps : int
+        The budget, >= 0.
+    borrow : dict, optional
+        ``{function name: function name}`` for the functions that borrow a rate.
+
+    Returns
+    -------
+    Race
+
+    Raises
+    ------
+    ValueError
+        For an unknown optimizer name, a bad grid or step count, or a function with no minimum
+        and nothing to borrow.
+    """
+    functions = list(functions)
+    names = [n for n, cls in OPTIMIZERS.items() if cls.in_race] if names is None else list(names)
+    for name in names:
+        if name not in OPTIMIZERS:
+            raise ValueError(f"names must be registered optimizers ({', '.join(OPTIMIZERS)}), got {name!r}")
+    grid = sorted(_checks.positive("grid", lr) for lr in grid)
+    if not grid:
+        raise ValueError("grid must hold at least one learning rate")
+    steps = _checks.non_negative_int("steps", steps)
+    borrow = dict(borrow or {})
+    by_name = {f.name: f for f in functions}
+    for f in functions:
+        if not f.minima and f.name not in borrow:
+            raise ValueError(f"{f.name} has no minimum to race to: give borrow={{{f.name!r}: <function name>}}")
+        lender = borrow.get(f.name)
+        if lender is not None and (lender not in by_name or lender in borrow):
+            raise ValueError(f"borrow: {f.name} borrows from {lender!r}, which must be a raced function "
+                             "that borrows nothing")
+
+    def final_loss(run: MinimizeResult) -> float:
+        return math.inf if run.diverged else float(run.loss[-1])
+
+    runs, best_lr = {}, {}
+    for f in functions:
+        if f.name in borrow:
+            continue
+        for name in names:
+            for lr in grid:
+                runs[f.name, name, lr] = minimize(f, f.start, make(name, lr), steps)
+            best_lr[f.name, name] = min(grid, key=lambda lr: final_loss(runs[f.name, name, lr]))
+    for f in functions:
+        if f.name in borrow:
+            for name in names:
+                lr = best_lr[f.name, name] = best_lr[borrow[f.name], name]
+                runs[f.name, name, lr] = minimize(f, f.start, make(name, lr), steps)
+    order = {f.name: i for i, f in enumerate(functions)}
+    best_lr = dict(sorted(best_lr.items(), key=lambda item: (order[item[0][0]], names.index(item[0][1]))))
+    return Race(functions=[f.name for f in functions], names=names, runs=runs, best_lr=best_lr)

@@ -56,8 +56,7 @@ def mse(y_pred, y_true) -> float:
     ValueError
         If the shapes differ (the message names ``y_pred`` and ``y_true``) or the arrays are empty.
     """
-    y_pred, y_true = _pair("y_pred", y_pred, "y_true", y_true)
-    return float(np.mean((y_pred - y_true) ** 2))
+    return mse_and_grad(y_pred, y_true)[0]
 
 
 def mse_grad(y_pred, y_true) -> np.ndarray:
@@ -66,8 +65,20 @@ def mse_grad(y_pred, y_true) -> np.ndarray:
     .. math::
         \frac{\partial L}{\partial \hat{y}_i} = \frac{2}{n} (\hat{y}_i - y_i)
     """
+    return mse_and_grad(y_pred, y_true)[1]
+
+
+def mse_and_grad(y_pred, y_true) -> tuple[float, np.ndarray]:
+    r""":func:`mse` and :func:`mse_grad` in one call: the arguments checked once, the residual
+    :math:`\hat{y} - y` computed once.
+
+    .. math::
+        L = \frac{1}{n} \sum_{i=1}^{n} r_i^2, \qquad \frac{\partial L}{\partial \hat{y}_i} = \frac{2}{n} r_i,
+        \qquad r = \hat{y} - y
+    """
     y_pred, y_true = _pair("y_pred", y_pred, "y_true", y_true)
-    return 2 * (y_pred - y_true) / y_pred.size
+    residual = y_pred - y_true
+    return float(np.mean(residual ** 2)), 2 * residual / y_pred.size
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -82,8 +93,9 @@ def _class_scores(name: str, value) -> np.ndarray:
     return arr
 
 
-def _targets(name_pred: str, pred: np.ndarray, y_true) -> np.ndarray:
-    r"""``y_true`` as an (n, k) array of target distributions, from one-hot rows or integer labels.
+def _labels_or_rows(name_pred: str, pred: np.ndarray, y_true) -> tuple[np.ndarray | None, np.ndarray | None]:
+    r"""``y_true`` checked against the (n, k) predictions: ``(labels, None)`` for integer class labels
+    of shape (n,), ``(None, rows)`` for an (n, k) array of target distributions.
 
     Dense rows must be probability vectors (one-hot, or soft labels), because the gradient
     :math:`(\mathrm{softmax}(z) - y)/n` assumes each row of :math:`y` sums to 1.
@@ -98,15 +110,23 @@ def _targets(name_pred: str, pred: np.ndarray, y_true) -> np.ndarray:
                              f"got {n} and {y.shape[0]}")
         if np.any((y < 0) | (y >= k)):
             raise ValueError(f"y_true labels must lie in 0, ..., {k - 1} (k = {k} classes), got {y}")
-        one_hot = np.zeros_like(pred)
-        one_hot[np.arange(n), y] = 1
-        return one_hot
+        return y, None
     y = _checks.float_array("y_true", y)
     _checks.same_shape(name_pred, pred, "y_true", y)
     if not np.all((0 <= y) & (y <= 1)) or not np.allclose(y.sum(axis=1), 1):
         raise ValueError("y_true rows must be probability vectors (one-hot or soft labels): "
                          "entries in [0, 1] summing to 1")
-    return y
+    return None, y
+
+
+def _targets(name_pred: str, pred: np.ndarray, y_true) -> np.ndarray:
+    """``y_true`` as an (n, k) array of target distributions, from one-hot rows or integer labels."""
+    labels, rows = _labels_or_rows(name_pred, pred, y_true)
+    if labels is None:
+        return rows
+    one_hot = np.zeros_like(pred)
+    one_hot[np.arange(len(labels)), labels] = 1
+    return one_hot
 
 
 def _probabilities(y_prob) -> np.ndarray:
@@ -174,6 +194,16 @@ def cross_entropy_grad(y_prob, y_true) -> np.ndarray:
     return -y / (y_prob.shape[0] * _floored(y_prob))
 
 
+def _shifted_exp(z: np.ndarray):
+    """``(z - max, exp(z - max), sum of it)`` along the last axis: the shared first half of softmax and
+    log_softmax. A logit of -inf gives exp 0; a span of logits beyond the float range (+-1e308) gives
+    -inf, not a warning."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        shifted = z - np.max(z, axis=-1, keepdims=True)
+    e = np.exp(shifted)
+    return shifted, e, np.sum(e, axis=-1, keepdims=True)
+
+
 def softmax(logits) -> np.ndarray:
     r"""Softmax along the last axis, computed stably.
 
@@ -183,9 +213,8 @@ def softmax(logits) -> np.ndarray:
     Subtracting the row maximum changes nothing mathematically, but keeps every exponent
     :math:`\le 0`, so ``exp`` cannot overflow for huge logits.
     """
-    z = _checks.float_array("logits", logits)
-    e = np.exp(z - np.max(z, axis=-1, keepdims=True))
-    return e / np.sum(e, axis=-1, keepdims=True)
+    _, e, total = _shifted_exp(_checks.float_array("logits", logits))
+    return e / total
 
 
 def log_softmax(logits) -> np.ndarray:
@@ -194,9 +223,8 @@ def log_softmax(logits) -> np.ndarray:
     .. math::
         \log \mathrm{softmax}(z)_i = z_i - m - \log \sum_k e^{z_k - m}, \qquad m = \max_j z_j
     """
-    z = _checks.float_array("logits", logits)
-    shifted = z - np.max(z, axis=-1, keepdims=True)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+    shifted, _, total = _shifted_exp(_checks.float_array("logits", logits))
+    return shifted - np.log(total)
 
 
 def softmax_cross_entropy(logits, y_true) -> float:
@@ -208,7 +236,9 @@ def softmax_cross_entropy(logits, y_true) -> float:
     Note 2's cross-entropy of :math:`\hat{y} = \mathrm{softmax}(z)`, averaged over samples; equals
     ``torch.nn.functional.cross_entropy(logits, target)``. Through :func:`log_softmax` it never takes
     the log of a probability that rounded to 0, so it is finite even for logits like
-    :math:`\pm 1000`.
+    :math:`\pm 1000`. Only the terms with :math:`y_i > 0` are summed (:math:`0 \log 0 := 0`), so a
+    masked class (logit :math:`-\infty`) or logits spanning :math:`\pm 10^{308}` give the finite loss
+    torch gives: for logits :math:`(-\infty, 0, 1)` and label 2, :math:`\ln(1 + e) - 1 = 0.3133`.
 
     Parameters
     ----------
@@ -226,9 +256,7 @@ def softmax_cross_entropy(logits, y_true) -> float:
     ValueError
         If ``logits`` is not (n, k) or ``y_true`` does not fit it (see :func:`cross_entropy`).
     """
-    z = _class_scores("logits", logits)
-    y = _targets("logits", z, y_true)
-    return float(-np.sum(y * log_softmax(z)) / z.shape[0])
+    return softmax_cross_entropy_and_grad(logits, y_true, grad=False)[0]
 
 
 def softmax_cross_entropy_grad(logits, y_true) -> np.ndarray:
@@ -239,9 +267,39 @@ def softmax_cross_entropy_grad(logits, y_true) -> np.ndarray:
 
     (this simple form uses :math:`\sum_i y_i = 1` in each row, which ``y_true`` is checked for).
     """
+    return softmax_cross_entropy_and_grad(logits, y_true)[1]
+
+
+def softmax_cross_entropy_and_grad(logits, y_true, grad: bool = True) -> tuple[float, np.ndarray | None]:
+    r""":func:`softmax_cross_entropy` and its gradient :func:`softmax_cross_entropy_grad` in one call.
+
+    .. math::
+        L = -\frac{1}{n} \sum_{\text{samples}} \sum_{i:\, y_i > 0} y_i \log \mathrm{softmax}(z)_i,
+        \qquad \frac{\partial L}{\partial z_i} = \frac{\mathrm{softmax}(z)_i - y_i}{n}
+
+    The arguments are checked once and the exponentials computed once; integer labels are used as
+    indices, with no one-hot array. The model's ``loss_and_grad`` calls this. ``grad=False`` skips
+    the gradient (returns ``(L, None)``).
+    """
     z = _class_scores("logits", logits)
-    y = _targets("logits", z, y_true)
-    return (softmax(z) - y) / z.shape[0]
+    labels, rows = _labels_or_rows("logits", z, y_true)
+    n = z.shape[0]
+    shifted, e, total = _shifted_exp(z)
+    log_p = shifted - np.log(total)
+    if labels is not None:
+        terms = log_p[np.arange(n), labels]
+    else:
+        terms = np.multiply(rows, log_p, out=np.zeros_like(log_p), where=rows > 0)  # 0 log 0 := 0
+    with np.errstate(over="ignore"):  # losses near 1e308 sum to inf, as in torch
+        loss = float(0.0 - np.sum(terms) / n)  # 0.0 - sum, not -sum: a perfect prediction gives 0.0
+    if not grad:
+        return loss, None
+    dz = e / total
+    if labels is not None:
+        dz[np.arange(n), labels] -= 1
+    else:
+        dz -= rows
+    return loss, dz / n
 
 
 # ---------------------------------------------------------------------------------------------------

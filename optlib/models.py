@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _checks
-from .losses import mse, mse_grad, softmax, softmax_cross_entropy, softmax_cross_entropy_grad
+from .losses import mse, mse_and_grad, softmax, softmax_cross_entropy, softmax_cross_entropy_and_grad
 from .regularization import dropout as _dropout
 from .regularization import dropout_grad as _dropout_grad
 
@@ -122,13 +122,12 @@ class LinearRegression(Model):
     def loss_and_grad(self, params, X, y, rng=None, training=True):
         """(loss, flat gradient) at ``params``. ``rng`` and ``training`` are accepted and unused."""
         params, X = self._check_params(params), self._check_X(X)
-        y_pred = self._predict(params, X)
-        dy = mse_grad(y_pred, y)  # dL/dy_hat, checks y's shape
+        loss, dy = mse_and_grad(self._predict(params, X), y)  # dL/dy_hat; checks y's shape
         grad = np.empty_like(params)
         g = self.unpack(grad)
         g["w"][...] = X.T @ dy
         g["b"][...] = dy.sum()
-        return mse(y_pred, y), grad
+        return loss, grad
 
 
 class SoftmaxRegression(Model):
@@ -186,13 +185,12 @@ class SoftmaxRegression(Model):
     def loss_and_grad(self, params, X, y, rng=None, training=True):
         """(loss, flat gradient) at ``params``; ``y`` holds integer labels. ``rng``, ``training`` unused."""
         params, X = self._check_params(params), self._check_X(X)
-        z = self._logits(params, X)
-        G = softmax_cross_entropy_grad(z, y)
+        loss, G = softmax_cross_entropy_and_grad(self._logits(params, X), y)
         grad = np.empty_like(params)
         g = self.unpack(grad)
         g["W"][...] = X.T @ G
         g["b"][...] = G.sum(axis=0)
-        return softmax_cross_entropy(z, y), grad
+        return loss, grad
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -339,17 +337,18 @@ class MLP(Model):
                 delta = dh * act_grad(h_prev)
         return grad
 
-    def _loss_and_output_grad(self, out, y):
+    def _loss_and_output_grad(self, out, y, grad: bool = True):
+        """The loss and dL/d(out) (None with grad=False), the targets checked once."""
         if self.loss_name == "softmax_ce":
-            return softmax_cross_entropy(out, y), softmax_cross_entropy_grad(out, y)
+            return softmax_cross_entropy_and_grad(out, y, grad=grad)
         y = np.asarray(y)
         if y.ndim == 1 and out.shape[1] == 1:
             y = y[:, None]
-        return mse(out, y), mse_grad(out, y)
+        return mse_and_grad(out, y) if grad else (mse(out, y), None)
 
     def _data_loss(self, params, X, y):
         out = self._forward(params, X.astype(params.dtype, copy=False), False, None)[0]
-        return self._loss_and_output_grad(out, y)[0]
+        return self._loss_and_output_grad(out, y, grad=False)[0]
 
     def forward(self, X, training: bool = False, rng=None) -> np.ndarray:
         r"""The network's output :math:`z_L` (logits, or regression values), shape (n, n_outputs).

@@ -12,11 +12,25 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-#: One colour per optimizer, the same in every chapter.
-COLORS = {
-    "SGD": "#1f77b4", "Momentum": "#ff7f0e", "EMAMomentum": "#8c564b", "Nesterov": "#2ca02c",
-    "Adagrad": "#d62728", "RMSProp": "#9467bd", "Adam": "#17becf",
-}
+from .optimizers import OPTIMIZERS
+
+
+class _RegistryColors(Mapping):
+    """Optimizer name -> its ``color``, read from the registry at each lookup."""
+
+    def __getitem__(self, name: str) -> str:
+        return OPTIMIZERS[name].color
+
+    def __iter__(self):
+        return iter(OPTIMIZERS)
+
+    def __len__(self) -> int:
+        return len(OPTIMIZERS)
+
+
+#: One colour per optimizer, the same in every chapter, read from each optimizer class's ``color`` in
+#: the registry (:data:`optlib.optimizers.OPTIMIZERS`), so a newly registered one has its colour too.
+COLORS = _RegistryColors()
 
 
 def use_style() -> None:

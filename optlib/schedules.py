@@ -11,16 +11,8 @@ watches a metric (a validation loss) and lowers a float ``optimizer.lr`` when th
 from __future__ import annotations
 
 import math
-import numbers
 
 from . import _checks
-
-
-def _step_index(t) -> int:
-    """``t`` as an int if it is an integer >= 0, else ``ValueError`` naming t."""
-    if isinstance(t, bool) or not isinstance(t, numbers.Integral) or t < 0:
-        raise ValueError(f"t must be an integer >= 0 (the step index), got {t!r}")
-    return int(t)
 
 
 class _Schedule:
@@ -29,7 +21,7 @@ class _Schedule:
     _fields: tuple[str, ...] = ()
 
     def __call__(self, t: int) -> float:
-        return self._at(_step_index(t))
+        return self._at(_checks.non_negative_int("t", t))
 
     def _at(self, t: int) -> float:
         raise NotImplementedError
@@ -141,42 +133,50 @@ class step_decay(_Schedule):
 # The adaptive schedule
 # ---------------------------------------------------------------------------------------------------
 
-def _non_negative_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
-    return int(value)
-
-
 class ReduceLROnPlateau:
     r"""Note 2's adaptive learning rate: cut ``optimizer.lr`` by ``factor`` when a metric stops improving.
 
-    PyTorch's rule (``mode='min'``, ``threshold_mode='rel'``), call by call. A metric :math:`M` is an
-    improvement if
+    PyTorch's rule, call by call, in its four forms. A metric :math:`M` is an improvement on the best
+    so far when
 
     .. math::
-        M < \text{best} \cdot (1 - \text{threshold}),
+        \begin{array}{ll}
+        M < \text{best} \cdot (1 - \text{threshold}) & \text{mode min, threshold\_mode rel,} \\
+        M < \text{best} - \text{threshold} & \text{mode min, threshold\_mode abs,} \\
+        M > \text{best} \cdot (1 + \text{threshold}) & \text{mode max, threshold\_mode rel,} \\
+        M > \text{best} + \text{threshold} & \text{mode max, threshold\_mode abs;}
+        \end{array}
 
-    which makes it the new best and resets ``num_bad_epochs`` to 0; otherwise ``num_bad_epochs``
+    it then becomes the new best (which starts at :math:`+\infty` for min, :math:`-\infty` for max)
+    and ``num_bad_epochs`` is reset to 0; otherwise (a nan metric included) ``num_bad_epochs``
     grows by 1. While cooling down (``cooldown`` calls after a cut) bad epochs are reset to 0. Once
     ``num_bad_epochs > patience``:
 
     .. math::
         \eta \leftarrow \max(\eta \cdot \text{factor},\ \text{min\_lr}),
 
-    applied only if it lowers :math:`\eta` by more than ``eps`` (1e-8); then the cooldown starts and
-    ``num_bad_epochs`` is reset. (The relative threshold assumes a positive metric such as a loss.)
+    applied only if it lowers :math:`\eta` by more than ``eps``; then the cooldown starts and
+    ``num_bad_epochs`` is reset. With ``eps=0`` and ``min_lr=0`` the rate can reach exactly 0, as in
+    torch, and the optimizers accept it (a step that changes nothing). Use ``mode="max"`` for a
+    metric to maximize, such as an accuracy: it is not the same as minimizing the negated metric
+    with a relative threshold, as :math:`-M < -\text{best}(1 - \text{threshold})` is
+    :math:`M > \text{best}(1 - \text{threshold})`, a smaller bar than max mode's
+    :math:`\text{best}(1 + \text{threshold})`.
 
     Parameters
     ----------
     optimizer : object
         Anything with a settable float attribute ``lr``, such as an optlib optimizer built with a
         float learning rate.
+    mode : {"min", "max"}
+        Whether the metric should fall (a loss) or rise (an accuracy).
     factor : float
         Multiplier in (0, 1).
     patience : int
         Bad epochs tolerated before a cut, >= 0.
     threshold : float
-        Relative improvement that counts, >= 0.
+        Improvement that counts, >= 0, relative or absolute as ``threshold_mode`` says.
+    threshold_mode : {"rel", "abs"}
     cooldown : int
         Calls to wait after a cut before counting bad epochs again, >= 0.
     min_lr : float
@@ -187,7 +187,7 @@ class ReduceLROnPlateau:
     Attributes
     ----------
     best : float
-        Best metric so far (``inf`` before the first call).
+        Best metric so far (``inf`` for min, ``-inf`` for max, before the first call).
     num_bad_epochs : int
         Non-improving calls since the last improvement, cut or cooldown.
     cooldown_counter : int
@@ -208,19 +208,20 @@ class ReduceLROnPlateau:
     ``torch.optim.lr_scheduler.ReduceLROnPlateau`` (PyTorch), which this matches step for step.
     """
 
-    def __init__(self, optimizer, factor: float = 0.1, patience: int = 10, threshold: float = 1e-4,
-                 cooldown: int = 0, min_lr: float = 0.0, eps: float = 1e-8):
+    def __init__(self, optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
+                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0,
+                 min_lr: float = 0.0, eps: float = 1e-8):
         self.optimizer = optimizer
         self.last_lr = self._current_lr()
-        self.factor = _checks.in_unit_interval("factor", factor)
-        if self.factor == 0:
-            raise ValueError("factor must lie in (0, 1), got 0")
-        self.patience = _non_negative_int("patience", patience)
+        self.mode = _checks.one_of("mode", mode, ("min", "max"))
+        self.factor = _checks.in_open_unit_interval("factor", factor)
+        self.patience = _checks.non_negative_int("patience", patience)
         self.threshold = _checks.non_negative("threshold", threshold)
-        self.cooldown = _non_negative_int("cooldown", cooldown)
+        self.threshold_mode = _checks.one_of("threshold_mode", threshold_mode, ("rel", "abs"))
+        self.cooldown = _checks.non_negative_int("cooldown", cooldown)
         self.min_lr = _checks.non_negative("min_lr", min_lr)
         self.eps = _checks.non_negative("eps", eps)
-        self.best = math.inf
+        self.best = math.inf if self.mode == "min" else -math.inf
         self.num_bad_epochs = 0
         self.cooldown_counter = 0
         self.history: list[float] = []
@@ -238,8 +239,12 @@ class ReduceLROnPlateau:
         return self.cooldown_counter > 0
 
     def is_better(self, metric: float) -> bool:
-        r"""Whether ``metric`` is an improvement: :math:`M < \text{best} \cdot (1 - \text{threshold})`."""
-        return metric < self.best * (1 - self.threshold)
+        r"""Whether ``metric`` improves on ``best`` by more than the threshold (the table above)."""
+        if self.mode == "min":
+            bar = self.best * (1 - self.threshold) if self.threshold_mode == "rel" else self.best - self.threshold
+            return metric < bar
+        bar = self.best * (1 + self.threshold) if self.threshold_mode == "rel" else self.best + self.threshold
+        return metric > bar
 
     def step(self, metric: float) -> float:
         """Record one value of the metric (e.g. a validation loss), cut the rate if it stalled.
@@ -270,8 +275,9 @@ class ReduceLROnPlateau:
         return self.last_lr
 
     def __repr__(self) -> str:
-        return (f"ReduceLROnPlateau(factor={self.factor!r}, patience={self.patience!r}, "
-                f"threshold={self.threshold!r}, cooldown={self.cooldown!r}, min_lr={self.min_lr!r})")
+        return (f"ReduceLROnPlateau(mode={self.mode!r}, factor={self.factor!r}, patience={self.patience!r}, "
+                f"threshold={self.threshold!r}, threshold_mode={self.threshold_mode!r}, "
+                f"cooldown={self.cooldown!r}, min_lr={self.min_lr!r}, eps={self.eps!r})")
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _checks
+from .functions import _first_at_or_below
 from .regularization import l1_penalty, l1_penalty_grad, l2_penalty, l2_penalty_grad
 
 __all__ = ["History", "train", "accuracy", "clip_grad_norm_", "update_ratios", "lr_range_test", "RangeTest"]
@@ -78,6 +79,23 @@ class History:
     def epochs(self) -> int:
         """Number of finished epochs."""
         return len(self.train_loss)
+
+    def first_epoch(self, tol: float, f_star: float = 0.0, loss: str = "train") -> int | None:
+        r"""The first epoch (1, 2, ...) at whose end the loss is within ``tol`` of ``f_star``, or None.
+
+        .. math::
+            \min\,\{\, e \ge 1 : L_e - f^* \le \text{tol} \,\}
+
+        with :math:`L_e` the training loss (``loss="train"``) or the validation loss (``"val"``)
+        at the end of epoch :math:`e`; ``f_star`` is the best loss reachable, e.g. the least-squares
+        loss of a regression.
+        """
+        _checks.one_of("loss", loss, ("train", "val"))
+        values = self.train_loss if loss == "train" else self.val_loss
+        if values is None:
+            raise ValueError("loss='val' needs a validation set (train(..., X_val=, y_val=))")
+        index = _first_at_or_below(values, tol, f_star)
+        return None if index is None else index + 1
 
     def __repr__(self) -> str:
         last = f"{self.train_loss[-1]:.4g}" if self.train_loss else "-"

@@ -31,7 +31,6 @@ NOT_YET_CONVERTED = {
         "06_schedules",
         "07_challenges",
         "08_regularization",
-        "09_playground",
     },
 }
 

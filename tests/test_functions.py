@@ -14,13 +14,18 @@ QUAD3 = quadratic([[3.0, 1.0, 0.0], [1.0, 2.0, 0.5], [0.0, 0.5, 1.0]], [1.0, -2.
 ALL = NAMED + [quadratic([[2.0, 0.5], [0.5, 1.0]], [1.0, 1.0]), QUAD3]
 
 
+def _dim(f):
+    """f's dimension; 2 (its plotting plane) for a function of any dimension (rastrigin)."""
+    return f.dim or 2
+
+
 def _random_points(f, count=5, seed=0):
     """Points inside f's plotting window (all coordinates in [-2, 2] for n != 2)."""
     rng = np.random.default_rng(seed)
-    if f.dim == 2:
+    if _dim(f) == 2:
         (x0, x1), (y0, y1) = f.domain
         return np.column_stack([rng.uniform(x0, x1, count), rng.uniform(y0, y1, count)])
-    return rng.uniform(-2, 2, (count, f.dim))
+    return rng.uniform(-2, 2, (count, _dim(f)))
 
 
 def _fd_grad(fun, x, h=1e-6):
@@ -33,7 +38,7 @@ def _fd_grad(fun, x, h=1e-6):
     return np.stack(cols, axis=-1)
 
 
-@pytest.mark.parametrize("f", ALL, ids=lambda f: f.name + str(f.dim))
+@pytest.mark.parametrize("f", ALL, ids=lambda f: f.name + str(_dim(f)))
 def test_grad_matches_central_differences(f):
     for x in _random_points(f):
         g = f.grad(x)
@@ -42,23 +47,23 @@ def test_grad_matches_central_differences(f):
         np.testing.assert_allclose(g, _fd_grad(f, x), rtol=1e-6, atol=1e-6 * scale)
 
 
-@pytest.mark.parametrize("f", ALL, ids=lambda f: f.name + str(f.dim))
+@pytest.mark.parametrize("f", ALL, ids=lambda f: f.name + str(_dim(f)))
 def test_hessian_matches_differences_of_grad(f):
     for x in _random_points(f, seed=1):
         H = f.hessian(x)
-        assert H.shape == (f.dim, f.dim)
+        assert H.shape == (_dim(f), _dim(f))
         np.testing.assert_allclose(H, H.T, rtol=0, atol=0)
         scale = 1.0 + np.abs(H).max()
         # _fd_grad of the vector grad puts d/dx_j in the last axis: entry [i, j] = d^2 f / dx_i dx_j.
         np.testing.assert_allclose(H, _fd_grad(f.grad, x), rtol=1e-6, atol=1e-6 * scale)
 
 
-@pytest.mark.parametrize("f", ALL, ids=lambda f: f.name + str(f.dim))
+@pytest.mark.parametrize("f", ALL, ids=lambda f: f.name + str(_dim(f)))
 def test_grid_calls_agree_with_pointwise_calls(f):
     points = _random_points(f, count=12, seed=2)
-    grid = points.T.reshape(f.dim, 3, 4)  # shape (n, 3, 4)
+    grid = points.T.reshape(_dim(f), 3, 4)  # shape (n, 3, 4)
     values, grads, hessians = f(grid), f.grad(grid), f.hessian(grid)
-    assert values.shape == (3, 4) and grads.shape == (f.dim, 3, 4) and hessians.shape == (f.dim, f.dim, 3, 4)
+    assert values.shape == (3, 4) and grads.shape == (_dim(f), 3, 4) and hessians.shape == (_dim(f), _dim(f), 3, 4)
     for k, x in enumerate(points):
         i, j = divmod(k, 4)
         assert values[i, j] == pytest.approx(f(x), rel=1e-13, abs=1e-13)
@@ -222,3 +227,126 @@ def test_numerical_grad_against_a_closed_form():
     np.testing.assert_array_equal(x, [[0.5, -1.0], [2.0, 0.1]])  # the point is not modified
     with pytest.raises(ValueError, match="h"):
         numerical_grad(lambda v: 0.0, x, h=0)
+
+
+# --- Rastrigin in any dimension (issue 12, item 7) ---------------------------------------------------------
+
+@pytest.mark.parametrize("n", [1, 2, 5, 30])
+def test_rastrigin_in_any_dimension(n):
+    rng = np.random.default_rng(n)
+    x = rng.uniform(-5.12, 5.12, n)
+    expected = 10 * n + sum(xi ** 2 - 10 * np.cos(2 * np.pi * xi) for xi in x)
+    for f in (rastrigin, F.Rastrigin(dim=n)):
+        assert f(x) == pytest.approx(expected, rel=1e-12)
+        np.testing.assert_allclose(f.grad(x), F.numerical_grad(f, x), rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(f.hessian(x), _fd_grad(f.grad, x), rtol=1e-6, atol=1e-4)
+        assert f(np.zeros(n)) == 0 and f.f_star == 0
+    fixed = F.Rastrigin(dim=n)
+    assert fixed.minima[0].shape == (n,) and fixed.start.shape == (n,)
+    grid = rng.uniform(-1, 1, (n, 3, 4))
+    np.testing.assert_allclose(rastrigin(grid), [[rastrigin(grid[:, i, j]) for j in range(4)] for i in range(3)])
+
+
+def test_every_lattice_point_is_near_a_local_minimum_of_rastrigin_in_5d():
+    # the argument of chapter 7: local minima multiply with the dimension; one lattice point checked
+    f = F.Rastrigin(dim=5)
+    x = np.array([1.0, -2.0, 0.0, 3.0, -1.0])
+    for _ in range(50):  # Newton's method from the lattice point converges to the nearby minimum
+        x = x - np.linalg.solve(f.hessian(x), f.grad(x))
+    assert np.abs(f.grad(x)).max() < 1e-10 and np.all(np.linalg.eigvalsh(f.hessian(x)) > 0)
+    assert np.abs(x - np.round(x)).max() < 0.02 and f(x) > 10  # about k (1 - 1/(2 pi^2 A)) for lattice k
+
+
+def test_rastrigin_refuses_bad_arguments():
+    with pytest.raises(ValueError, match="x"):
+        rastrigin(np.zeros(0))
+    with pytest.raises(ValueError, match="x"):
+        F.Rastrigin(dim=3)(np.zeros(4))
+    with pytest.raises(ValueError, match="dim"):
+        F.Rastrigin(dim=0)
+    with pytest.raises(ValueError, match="A"):
+        F.Rastrigin(A=-1.0)
+
+
+# --- f*, the first step below a tolerance, the race ------------------------------------------------------
+
+def test_f_star_of_every_function():
+    for f in (rosenbrock, beale, booth, himmelblau, rastrigin):
+        assert f.f_star == 0.0 == f(f.minima[0])
+    assert saddle.f_star == -np.inf and saddle(np.array([0.0, 1e3])) < -1e5  # unbounded below
+    A, b = np.array([[2.0, 0.5], [0.5, 1.0]]), np.array([1.0, 1.0])
+    assert quadratic(A, b).f_star == pytest.approx(-0.5 * b @ np.linalg.solve(A, b), rel=1e-14)
+    assert quadratic([[1.0, 0.0], [0.0, -1.0]]).f_star == -np.inf
+    assert quadratic([[1.0, 0.0], [0.0, 0.0]], [1.0, 0.0]).f_star == pytest.approx(-0.5)  # singular, b in range
+    assert quadratic([[1.0, 0.0], [0.0, 0.0]], [1.0, 1.0]).f_star == -np.inf              # b not in range
+
+
+def test_first_step_at_or_below_a_tolerance():
+    result = minimize(booth, booth.start, SGD(0.05), 60)
+    gap = result.loss - booth.f_star
+    t = result.first_step(1e-3, booth.f_star)
+    assert gap[t] <= 1e-3 and np.all(gap[:t] > 1e-3)
+    assert result.first_step(1e-3) == t  # f* = 0 by default
+    assert result.first_step(-1.0) is None and result.first_step(np.inf) == 0
+    escape = minimize(saddle, saddle.start, SGD(0.1), 60)
+    s = escape.first_step(-1.0)  # on the saddle: the first step with f <= -1
+    assert escape.loss[s] <= -1 < escape.loss[s - 1]
+    with pytest.raises(ValueError, match="tol"):
+        result.first_step(np.nan)
+
+
+def test_race_picks_the_best_rate_on_the_grid_with_ties_to_the_smaller():
+    names = ["SGD", "Adam"]
+    result = F.race([booth, saddle], names, steps=40, borrow={"saddle": "booth"})
+    assert result.functions == ["booth", "saddle"] and result.names == names
+    for name in names:
+        finals = {lr: minimize(booth, booth.start, F.make(name, lr), 40) for lr in F.RACE_GRID}
+        score = {lr: np.inf if r.diverged else r.loss[-1] for lr, r in finals.items()}
+        best = min(score.values())
+        assert result.best_lr["booth", name] == min(lr for lr in F.RACE_GRID if score[lr] == best)
+        np.testing.assert_array_equal(result["booth", name].x, finals[result.best_lr["booth", name]].x)
+        assert result.best_lr["saddle", name] == result.best_lr["booth", name]  # borrowed
+    assert set(result.results) == {(f, n) for f in ("booth", "saddle") for n in names}
+    assert len(result.runs) == len(names) * (len(F.RACE_GRID) + 1)
+
+
+def test_race_counts_a_diverged_run_as_infinite_and_breaks_ties_to_the_smaller_rate():
+    # f = x^2 / 2 from x = 1: SGD's x_t = (1 - lr)^t; lr = 2.5 diverges, lr = 1 lands on 0 at once and
+    # lr = 0.5 underflows to exactly 0 by step 1100: a tie at 0, won by the smaller rate
+    f = quadratic(np.eye(1), start=[1.0])
+    result = F.race([f], ["SGD"], grid=[2.5, 1.0, 0.5], steps=1200)
+    assert result.runs["quadratic", "SGD", 2.5].diverged
+    assert result.runs["quadratic", "SGD", 1.0].loss[-1] == 0 == result.runs["quadratic", "SGD", 0.5].loss[-1]
+    assert result.best_lr["quadratic", "SGD"] == 0.5
+
+
+def test_race_runs_every_registered_racer_by_default():
+    result = F.race([booth], steps=3, grid=[0.01])
+    assert result.names == [n for n, cls in F.OPTIMIZERS.items() if cls.in_race]
+    assert "EMAMomentum" not in result.names
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    (dict(functions=[saddle]), "borrow"), (dict(functions=[booth], names=["sgd"]), "names"),
+    (dict(functions=[booth], grid=[0.0]), "grid"), (dict(functions=[booth], grid=[]), "grid"),
+    (dict(functions=[booth], steps=-1), "steps"),
+    (dict(functions=[saddle, booth], borrow={"saddle": "beale"}), "borrow"),
+])
+def test_race_refuses_bad_arguments(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        F.race(**kwargs)
+
+
+@pytest.mark.parametrize("f", [rosenbrock, beale, booth, himmelblau, rastrigin, saddle], ids=lambda f: f.name)
+def test_a_point_gives_the_bits_of_its_column_in_a_grid(f):
+    """A point is computed as a grid of one column: minimize (points) and batched runs (grids) agree bit
+    for bit on the elementwise formulas (a quadratic's matrix product sums in an order that may depend on
+    the grid, so there only to rounding: tests/test_widgets.py)."""
+    rng = np.random.default_rng(0)
+    grid = rng.uniform(-3, 3, size=(2, 50))
+    values, grads, hessians = f(grid), f.grad(grid), f.hessian(grid)
+    for i in range(grid.shape[1]):
+        point = grid[:, i].copy()
+        assert f(point) == values[i]
+        assert np.array_equal(f.grad(point), grads[:, i])
+        assert np.array_equal(f.hessian(point), hessians[:, :, i])

@@ -7,8 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from optlib.functions import numerical_grad
-from optlib.losses import (cross_entropy, cross_entropy_grad, hinge, hinge_grad, log_softmax, mse, mse_grad,
-                           softmax, softmax_cross_entropy, softmax_cross_entropy_grad)
+from optlib.losses import (cross_entropy, cross_entropy_grad, hinge, hinge_grad, log_softmax, mse, mse_and_grad,
+                           mse_grad, softmax, softmax_cross_entropy, softmax_cross_entropy_and_grad,
+                           softmax_cross_entropy_grad)
 
 SHAPES = [(1, 1), (4, 3), (7, 5), (10, 2)]
 
@@ -300,3 +301,59 @@ def test_cross_entropy_of_a_perfect_prediction_is_plus_zero():
     import math
     value = cross_entropy(np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([0, 1]))
     assert value == 0 and math.copysign(1, value) == 1  # prints as 0.0, not -0.0
+
+
+# --- issue 13, item 9: finite wherever torch's cross-entropy is, with its value -----------------------------
+
+@st.composite
+def extreme_logits(draw):
+    """Logits with masked classes (-inf) and values spanning the float range, and a label per row."""
+    n, k = draw(st.integers(1, 4)), draw(st.integers(2, 5))
+    values = st.one_of(st.floats(-50, 50), st.sampled_from([-np.inf, -1e308, 1e308, -1e300, 1e300, 0.0]))
+    logits = np.array(draw(st.lists(st.lists(values, min_size=k, max_size=k), min_size=n, max_size=n)))
+    labels = np.array(draw(st.lists(st.integers(0, k - 1), min_size=n, max_size=n)))
+    return logits, labels
+
+
+@settings(max_examples=200, deadline=None)
+@given(case=extreme_logits())
+def test_softmax_cross_entropy_is_finite_wherever_torchs_is(case):
+    torch = pytest.importorskip("torch")
+    logits, labels = case
+    z = torch.tensor(logits, requires_grad=True)
+    theirs = torch.nn.functional.cross_entropy(z, torch.tensor(labels))
+    with np.errstate(invalid="raise", divide="raise"):  # no nan made on the way (an overflow to inf may be)
+        ours = softmax_cross_entropy(logits, labels)
+        ours_dense = softmax_cross_entropy(logits, one_hot(labels, logits.shape[1]))
+    if np.isfinite(theirs.item()):
+        assert ours == pytest.approx(theirs.item(), rel=1e-12, abs=1e-12)
+        assert ours_dense == pytest.approx(theirs.item(), rel=1e-12, abs=1e-12)
+        theirs.backward()
+        np.testing.assert_allclose(softmax_cross_entropy_grad(logits, labels), z.grad.numpy(), rtol=1e-9,
+                                   atol=1e-15)
+    else:
+        assert not np.isfinite(ours) or np.isnan(theirs.item())
+
+
+def test_the_masked_class_of_the_issue():
+    logits = np.array([[-np.inf, 0.0, 1.0]])
+    assert softmax_cross_entropy(logits, [2]) == pytest.approx(np.log(1 + np.e) - 1, rel=1e-15)
+    assert round(softmax_cross_entropy(logits, [2]), 4) == 0.3133
+    np.testing.assert_allclose(softmax_cross_entropy_grad(logits, [2]), [[0, 1 / (1 + np.e), -1 / (1 + np.e)]])
+    assert softmax_cross_entropy(np.array([[-1e308, 1e308]]), [1]) == 0.0
+
+
+def test_loss_and_grad_in_one_call_equal_the_two_calls():
+    rng = np.random.default_rng(11)
+    logits, labels = rng.normal(size=(6, 4)), rng.integers(0, 4, size=6)
+    for y in (labels, one_hot(labels, 4)):
+        loss, grad = softmax_cross_entropy_and_grad(logits, y)
+        assert loss == softmax_cross_entropy(logits, y)
+        np.testing.assert_array_equal(grad, softmax_cross_entropy_grad(logits, y))
+        assert softmax_cross_entropy_and_grad(logits, y, grad=False) == (loss, None)
+    y_pred, y_true = rng.normal(size=(5, 2)), rng.normal(size=(5, 2))
+    loss, grad = mse_and_grad(y_pred, y_true)
+    assert loss == mse(y_pred, y_true)
+    np.testing.assert_array_equal(grad, mse_grad(y_pred, y_true))
+    with pytest.raises(ValueError, match="y_true"):
+        softmax_cross_entropy_and_grad(logits, labels[:3])

@@ -220,3 +220,22 @@ def test_forward_only_loss_equals_the_loss_of_loss_and_grad(make):
     y = rng.integers(0, k, 11) if k and getattr(model, "loss_name", "softmax_ce") == "softmax_ce" else rng.normal(size=11)
     other = model.params + 0.1 * rng.normal(size=model.n_params)
     assert model.loss(X, y, params=other) == model.loss_and_grad(other, X, y, training=False)[0]
+
+
+@pytest.mark.parametrize("make, y", [
+    (lambda: MLP([3, 5, 4], seed=0), np.array([0, 3, 1, 2, 2, 1])),
+    (lambda: MLP([3, 5, 1], loss="mse", seed=0), np.linspace(-1, 1, 6)),
+    (lambda: SoftmaxRegression(3, 4, seed=0), np.array([0, 3, 1, 2, 2, 1])),
+    (lambda: LinearRegression(3, seed=0), np.linspace(-1, 1, 6)),
+])
+def test_loss_and_grad_checks_the_targets_once_and_builds_no_one_hot(make, y, monkeypatch):
+    from optlib import losses
+    calls = []
+    for name in ("_labels_or_rows", "_pair", "_targets"):
+        original = getattr(losses, name)
+        monkeypatch.setattr(losses, name, lambda *a, _f=original, _n=name: (calls.append(_n), _f(*a))[1])
+    model = make()
+    X = np.random.default_rng(1).normal(size=(6, 3))
+    loss, grad = model.loss_and_grad(model.params, X, y)
+    assert len(calls) == 1 and calls[0] != "_targets", calls  # one check of y, no one-hot array
+    assert loss == model.loss(X, y)

@@ -12,7 +12,8 @@ def test_import_optlib_needs_numpy_only():
 
 
 def test_every_optimizer_is_exported_and_named_as_in_the_notes():
-    assert list(optlib.OPTIMIZERS) == ["SGD", "Momentum", "EMAMomentum", "Nesterov", "Adagrad", "RMSProp", "Adam"]
+    assert list(optlib.OPTIMIZERS) == ["SGD", "Momentum", "EMAMomentum", "Nesterov", "Adagrad", "RMSProp", "Adam",
+                                       "AdamW", "AMSGrad", "NAdam", "RAdam", "Adamax", "Adadelta"]
     for name, cls in optlib.OPTIMIZERS.items():
         assert getattr(optlib, name) is cls
 

@@ -157,7 +157,7 @@ SETTINGS = [
 
 def assert_matches_torch(torch, metrics, lr0, **kwargs):
     t_opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=lr0)
-    t_sched = torch.optim.lr_scheduler.ReduceLROnPlateau(t_opt, mode="min", threshold_mode="rel", **kwargs)
+    t_sched = torch.optim.lr_scheduler.ReduceLROnPlateau(t_opt, **kwargs)
     ours = ReduceLROnPlateau(SimpleNamespace(lr=lr0), **kwargs)
     for m in metrics:
         t_sched.step(m)
@@ -197,6 +197,44 @@ def test_reduce_on_plateau_matches_torch_property(metrics, factor, patience, coo
                          min_lr=min_lr, threshold=threshold)
 
 
+@settings(max_examples=300, deadline=None)
+@given(metrics=st.lists(st.one_of(st.sampled_from([0.5, 0.8, 1.0, 1.0, 1.0, 1.2, 0.79995, -0.3, 0.0, np.nan]),
+                                  st.floats(-2, 2)), min_size=1, max_size=50),
+       mode=st.sampled_from(["min", "max"]), threshold_mode=st.sampled_from(["rel", "abs"]),
+       factor=st.sampled_from([0.1, 0.5, 0.9]), patience=st.integers(0, 4), cooldown=st.integers(0, 3),
+       min_lr=st.sampled_from([0.0, 1e-3, 0.04]), threshold=st.sampled_from([0.0, 1e-4, 0.1, 0.5]),
+       eps=st.sampled_from([0.0, 1e-8, 1e-3]))
+def test_reduce_on_plateau_matches_torch_in_every_mode(metrics, mode, threshold_mode, factor, patience, cooldown,
+                                                        min_lr, threshold, eps):
+    """issue 13, item 10: torch's four forms, nan metrics and ties included (floats drawn from a few values)."""
+    torch = pytest.importorskip("torch")
+    assert_matches_torch(torch, metrics, 0.1, mode=mode, threshold_mode=threshold_mode, factor=factor,
+                         patience=patience, cooldown=cooldown, min_lr=min_lr, threshold=threshold, eps=eps)
+
+
+def test_max_mode_is_not_min_mode_on_the_negated_metric():
+    torch = pytest.importorskip("torch")
+    metrics = [1.0, 1.05, 1.08, 1.1]  # rising by less than 10% of the best each time
+    maximize = assert_matches_torch(torch, metrics, 0.1, mode="max", threshold=0.1, patience=0)
+    negated = assert_matches_torch(torch, [-m for m in metrics], 0.1, mode="min", threshold=0.1, patience=0)
+    assert maximize.history != negated.history
+
+
+def test_eps_zero_takes_the_rate_to_zero_and_the_optimizer_keeps_stepping():
+    torch = pytest.importorskip("torch")
+    ours = assert_matches_torch(torch, [1.0] * 1200, 0.1, factor=0.5, patience=0, eps=0.0)
+    assert ours.last_lr == 0.0  # 0.1 halved until it underflows, as in torch
+    opt, theta = SGD(lr=0.1), np.array([1.0, -2.0])
+    sched = ReduceLROnPlateau(opt, factor=0.5, patience=0, eps=0.0)
+    for _ in range(1200):
+        sched.step(1.0)
+        opt.step(theta, lambda x: x)  # never raises, even at lr = 0
+    assert opt.lr == 0.0 and np.all(np.isfinite(theta))
+    before = theta.copy()
+    opt.step(theta, lambda x: x)
+    np.testing.assert_array_equal(theta, before)
+
+
 def test_reduce_on_plateau_works_with_an_optlib_optimizer():
     opt = SGD(lr=0.1)
     sched = ReduceLROnPlateau(opt, factor=0.5, patience=1)
@@ -228,6 +266,9 @@ def test_reduce_on_plateau_refuses_a_schedule_lr():
     (dict(cooldown=-1), "cooldown"),
     (dict(cooldown=0.5), "cooldown"),
     (dict(min_lr=-0.1), "min_lr"),
+    (dict(mode="maximize"), "mode"),
+    (dict(threshold_mode="relative"), "threshold_mode"),
+    (dict(eps=-1e-8), "eps"),
 ])
 def test_reduce_on_plateau_bad_arguments(kwargs, name):
     with pytest.raises(ValueError, match=name):
