@@ -25,7 +25,6 @@ NOT_YET_CONVERTED = {
         "02_gradient_descent",
         "03_momentum_nesterov",
         "04_adaptive_methods",
-        "05_memory",
         "08_regularization",
     },
 }

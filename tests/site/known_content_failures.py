@@ -21,15 +21,9 @@ CONTENT_FAILURES: dict[tuple[str, str, str | None], str] = {
     ("test_display_equations_fit", "chapters/04_adaptive_methods", "desktop"):
         WIDE_EQUATION + ": u_{t+1} = ... \\quad cache_{t+1} = ... (914 px in 757) and "
         "\\frac{first step without correction}{first step with correction} = ... (888 px)",
-    ("test_display_equations_fit", "chapters/05_memory", "desktop"):
-        WIDE_EQUATION + ": memory(u) = memory(cache) = P s, \\qquad state bytes = k P s, \\quad k = 0, 1, 2 "
-        "(1045 px in 757)",
     ("test_display_equations_fit", "chapters/appendix_b_api", "desktop"):
         WIDE_EQUATION + " in optlib's docstrings: LinearRegression (840 px in 725), SoftmaxRegression (989 px), "
         "data.moons_split (854 px), data.sparse_features (746 px)",
     ("test_display_equations_fit", "chapters/12_curvature", "desktop"):
         WIDE_EQUATION + ": \\rho_{GD} = (kappa-1)/(kappa+1) per step, heavy ball with Polyak's ... (759 px in 757)",
-    ("test_tables_fit_the_column", "chapters/05_memory", "desktop"):
-        "the table of what each optimizer keeps: its cells hold formulas MathJax cannot break (Adam's two "
-        "updates; + memory(u) + memory(cache)): 862 px in 757; it scrolls, with the scroll cue",
 }
