@@ -21,7 +21,7 @@ from .optimizers import OPTIMIZERS, make
 __all__ = [
     "TestFunction", "Rosenbrock", "Beale", "Booth", "Himmelblau", "Rastrigin", "Saddle", "Quadratic",
     "rosenbrock", "beale", "booth", "himmelblau", "rastrigin", "saddle", "quadratic",
-    "MinimizeResult", "minimize", "numerical_grad", "RACE_GRID", "Race", "race",
+    "MinimizeResult", "minimize", "numerical_grad", "RACE_GRID", "Race", "race", "Noisy", "minimize_many",
 ]
 
 
@@ -725,3 +725,189 @@ def race(functions, names=None, grid=RACE_GRID, steps: int = 150, borrow=None) -
     order = {f.name: i for i, f in enumerate(functions)}
     best_lr = dict(sorted(best_lr.items(), key=lambda item: (order[item[0][0]], names.index(item[0][1]))))
     return Race(functions=[f.name for f in functions], names=names, runs=runs, best_lr=best_lr)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Many runs at once, and noisy gradients (chapter 9, the playground)
+# ---------------------------------------------------------------------------------------------------
+
+class Noisy:
+    r"""A test function whose gradient carries seeded Gaussian noise: a stand-in for mini-batches.
+
+    .. math::
+        \tilde g(\theta) = \nabla f(\theta) + \sigma \xi, \qquad \xi \sim \mathcal N(0, I),
+
+    with a fresh :math:`\xi` at every call of :meth:`grad`, so :math:`\mathbb E[\tilde g] = \nabla f`
+    and each coordinate's variance is :math:`\sigma^2`. Calling it gives the true, noise-free loss
+    :math:`f(\theta)`; ``name``, ``domain``, ``start``, ``minima`` and ``f_star`` are ``f``'s.
+
+    Parameters
+    ----------
+    f : TestFunction
+    sigma : float or array_like
+        :math:`\sigma \ge 0`; an array is broadcast against the points :meth:`grad` is given, so that
+        ``sigma`` of shape (K,) gives each of K columns (K runs of :func:`minimize_many`) its own noise
+        level.
+    seed : int or numpy.random.Generator
+        The source of :math:`\xi`: two instances with the same seed draw the same noise.
+
+    Raises
+    ------
+    ValueError
+        If ``sigma`` holds a negative or non-finite number.
+    """
+
+    def __init__(self, f, sigma, seed=0):
+        sigma_array = np.asarray(sigma, dtype=float)
+        if not np.all(np.isfinite(sigma_array)) or np.any(sigma_array < 0):
+            raise ValueError(f"sigma must be finite numbers >= 0, got {sigma!r}")
+        self.f, self.sigma = f, sigma_array if sigma_array.ndim else float(sigma_array)
+        self.rng = np.random.default_rng(seed)
+        self.name, self.dim, self.domain = f.name, f.dim, f.domain
+        self.start, self.minima = f.start, f.minima
+
+    @property
+    def f_star(self) -> float:
+        """``f``'s minimum value."""
+        return self.f.f_star
+
+    def __call__(self, x):
+        return self.f(x)
+
+    def grad(self, x) -> np.ndarray:
+        """:math:`\\nabla f(x) + \\sigma \\xi` with a new draw :math:`\\xi` of ``x``'s shape."""
+        g = self.f.grad(x)
+        return g + self.sigma * self.rng.standard_normal(np.shape(g))
+
+    def __repr__(self) -> str:
+        return f"Noisy({self.f!r}, sigma={self.sigma!r})"
+
+
+def minimize_many(f, starts, optimizer, steps: int) -> list[MinimizeResult]:
+    r"""One run of :func:`minimize` from each column of ``starts``, all in one batch.
+
+    .. math::
+        \Theta_0 = \big[x_0^{(1)}, \dots, x_0^{(K)}\big], \qquad
+        \Theta_{t+1} = \mathrm{step}(\Theta_t, \nabla f) \quad \text{column by column}
+
+    Every optimizer of optlib updates each coordinate from that coordinate's gradient and its own
+    state alone (its per-step numbers, such as Adam's bias corrections, depend on the step count
+    only), so one fresh ``optimizer`` stepping the array of shape (n, K) takes, in each column,
+    exactly the steps a fresh copy of it would take from that start alone: the iterates and losses
+    are those of ``minimize(f, starts[:, k], copy_of_optimizer, steps)`` bit for bit (``f`` and
+    ``f.grad`` must accept columns, as the test functions and :class:`Noisy` do; a test function
+    computes a single point as a one-column grid). A run stops as ``minimize``'s does, before its
+    first non-finite gradient, iterate or loss; its column then gets a zero gradient and is ignored.
+
+    Parameters
+    ----------
+    f : TestFunction or Noisy
+    starts : array_like, shape (n, K)
+        One start point per column (not modified).
+    optimizer : optlib.optimizers.Optimizer
+        A fresh one (no step taken yet); it holds the K runs' state afterwards.
+    steps : int
+        Steps per run, >= 0.
+
+    Returns
+    -------
+    list of MinimizeResult
+        One per column, in order.
+
+    Raises
+    ------
+    ValueError
+        If ``starts`` is not a non-empty (n, K) array, ``optimizer`` has taken steps, or ``steps``
+        is not an integer >= 0.
+    """
+    steps = _checks.non_negative_int("steps", steps)
+    starts = _checks.float_array("starts", starts)
+    if starts.ndim != 2 or starts.shape[1] == 0:
+        raise ValueError(f"starts must have shape (n, K): one start point per column, got {starts.shape}")
+    if optimizer.t != 0:
+        raise ValueError(f"optimizer must be fresh (no step taken), it has taken {optimizer.t}; call reset()")
+    k = starts.shape[1]
+    theta = np.array(starts, dtype=np.float32 if starts.dtype == np.float32 else np.float64)
+    path, losses = [theta.copy()], [np.asarray(f(theta), dtype=float).reshape(k)]
+    last = np.full(k, -1)  # the last kept step of each run; -1 while it runs
+    step = 0
+
+    def grad(point):
+        g = np.array(f.grad(point), dtype=theta.dtype)
+        refused = (last < 0) & ~np.isfinite(g).all(axis=0)
+        last[refused] = step  # minimize stops before a step whose gradient is not finite
+        g[:, last >= 0] = 0.0
+        return g
+
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for step in range(steps):
+            if np.all(last >= 0):
+                break
+            optimizer.step(theta, grad)
+            loss = np.asarray(f(theta), dtype=float).reshape(k)
+            bad = (last < 0) & ~(np.isfinite(theta).all(axis=0) & np.isfinite(loss))
+            last[bad] = step  # a non-finite iterate or loss: the run ends before this step
+            path.append(theta.copy())
+            losses.append(loss)
+    path, losses = np.array(path), np.array(losses)
+    results = []
+    for i in range(k):
+        kept = len(path) if last[i] < 0 else last[i] + 1
+        results.append(MinimizeResult(x=path[:kept, :, i].copy(), loss=losses[:kept, i].copy(),
+                                      diverged=bool(last[i] >= 0), steps_taken=int(kept - 1)))
+    return results
+
+
+# ---------------------------------------------------------------------------------------------------
+# Feeding an optimizer given gradients (chapter 13)
+# ---------------------------------------------------------------------------------------------------
+
+__all__ += ["feed_gradients"]
+
+
+def feed_gradients(optimizer, gradients, x0=None) -> np.ndarray:
+    r"""The iterates of ``optimizer`` fed the gradients ``gradients[0], gradients[1], ...`` in turn.
+
+    .. math::
+
+        \theta_t = \mathrm{step}(\theta_{t-1}, g_t), \qquad t = 1, \dots, T,
+
+    whatever :math:`\theta_{t-1}` is: :math:`g_t` is the gradient of the linear loss
+    :math:`f_t(\theta) = g_t^\top \theta`, the setting of online learning (Reddi, Kale & Kumar 2018
+    build Adam's counterexample from such losses). With a constant :math:`g_t = g`,
+    :math:`\theta_{t-1} - \theta_t` is the step the rule takes for that gradient at step :math:`t`,
+    which is how chapter 13 compares the rules' steps.
+
+    Parameters
+    ----------
+    optimizer : optlib.optimizers.Optimizer
+        Anything with ``step(theta, grad_fn)``; its state carries on from earlier steps.
+    gradients : array_like, shape (T, *shape)
+        :math:`g_1, \dots, g_T`, each of the parameters' shape.
+    x0 : array_like, optional
+        :math:`\theta_0` (copied, as float64), of shape ``shape``; zeros by default.
+
+    Returns
+    -------
+    ndarray, shape (T + 1, *shape)
+        :math:`\theta_0, \theta_1, \dots, \theta_T`.
+
+    Raises
+    ------
+    ValueError
+        If ``gradients`` is 0-dimensional or ``x0`` does not have the gradients' shape; the
+        optimizer's ``ValueError`` or ``FloatingPointError`` for a gradient it refuses (the iterates
+        before it are lost with the exception).
+    """
+    gradients = _checks.float_array("gradients", gradients).astype(np.float64)
+    if gradients.ndim == 0:
+        raise ValueError("gradients must have a first axis (one gradient per step), got a number")
+    theta = np.zeros(gradients.shape[1:]) if x0 is None else np.array(x0, dtype=np.float64)
+    if theta.shape != gradients.shape[1:]:
+        raise ValueError(f"x0 has shape {theta.shape}, the gradients {gradients.shape[1:]}")
+    path = np.empty((len(gradients) + 1, *theta.shape))
+    path[0] = theta
+    for t, g in enumerate(gradients, start=1):
+        optimizer.step(theta, lambda point, g=g: g)
+        path[t] = theta
+    return path

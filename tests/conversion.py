@@ -14,19 +14,10 @@ import pytest
 NOT_YET_CONVERTED = {
     # no exercise named by a typed number in the prose (tests/test_prose.py)
     "exercise_numbers": {
-        "02_gradient_descent",
-        "03_momentum_nesterov",
-        "04_adaptive_methods",
-        "08_regularization",
         "09_playground",
     },
     # `make outputs` has normalized the cell metadata (tests/test_prose.py; tests/lab: solutions collapsed)
-    "normalized": {
-        "02_gradient_descent",
-        "03_momentum_nesterov",
-        "04_adaptive_methods",
-        "08_regularization",
-    },
+    "normalized": set(),
 }
 
 
