@@ -17,7 +17,4 @@ CONTENT_FAILURES: dict[tuple[str, str, str | None], str] = {
     ("test_page_weight_within_budget", "chapters/09_playground", None): HEAVY_FRAMES,
     ("test_explorer_pictures_as_wide_as_figures_and_crisp", "chapters/09_playground", "desktop"): EXPLORER_FRAMES,
     # issue 18 item 3: equations as the chapters (and optlib's docstrings, Appendix B) write them
-    ("test_tables_fit_the_column", "chapters/05_memory", "desktop"):
-        "the table of what each optimizer keeps: its cells hold formulas MathJax cannot break (Adam's two "
-        "updates; + memory(u) + memory(cache)): 862 px in 757; it scrolls, with the scroll cue",
 }
