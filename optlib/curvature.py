@@ -13,7 +13,8 @@ module is linear, and along an eigenvector of :math:`A` with eigenvalue :math:`\
     \text{heavy ball:}\quad e_{t+1} = (1 + \mu - \alpha\lambda)\, e_t - \mu\, e_{t-1}, \qquad
     \begin{pmatrix} 1 + \mu - \alpha\lambda & -\mu \\ 1 & 0 \end{pmatrix}
 
-    \text{Nesterov:}\quad e_{t+1} = (1 + \mu)(1 - \alpha\lambda)\, e_t - \mu (1 - \alpha\lambda)\, e_{t-1}, \qquad
+    \text{Nesterov:}\quad e_{t+1} = (1 + \mu)(1 - \alpha\lambda)\, e_t - \mu (1 - \alpha\lambda)\, e_{t-1},
+
     \begin{pmatrix} (1 + \mu)(1 - \alpha\lambda) & -\mu (1 - \alpha\lambda) \\ 1 & 0 \end{pmatrix}
 
 (heavy ball from note 1's :math:`u_{t+1} = \mu u_t + \alpha \nabla E(\theta_t)` with
@@ -64,7 +65,8 @@ def iteration_matrix(lr, eigenvalue, mu=0.0, method: str = "heavy_ball") -> np.n
     .. math::
 
         \begin{pmatrix} e_{t+1} \\ e_t \end{pmatrix} = \begin{pmatrix} b & -c \\ 1 & 0 \end{pmatrix}
-        \begin{pmatrix} e_t \\ e_{t-1} \end{pmatrix}, \qquad
+        \begin{pmatrix} e_t \\ e_{t-1} \end{pmatrix},
+
         (b, c) = \begin{cases} (1 - \alpha\lambda,\ 0) & \text{gradient descent} \\
         (1 + \mu - \alpha\lambda,\ \mu) & \text{heavy ball} \\
         ((1 + \mu)(1 - \alpha\lambda),\ \mu (1 - \alpha\lambda)) & \text{Nesterov} \end{cases}
@@ -717,7 +719,8 @@ def steepest_descent(f, x0, steps: int, lr: float = 1.0, shrink: float = 0.5, c:
     .. math::
 
         \theta_{t+1} = \theta_t - \alpha_t \nabla f(\theta_t), \qquad
-        \alpha_t = \text{the first of } \alpha_0, \rho\alpha_0, \rho^2\alpha_0, \dots \text{ with }
+        \alpha_t = \text{the first of } \alpha_0, \rho\alpha_0, \rho^2\alpha_0, \dots \text{ with}
+
         f(\theta_t - \alpha \nabla f) \le f(\theta_t) - c\,\alpha\,\|\nabla f(\theta_t)\|^2,
 
     Armijo's condition (:func:`backtracking`) with :math:`p = -\nabla f`. No learning rate to tune: the

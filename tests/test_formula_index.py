@@ -271,6 +271,15 @@ def test_every_chapter_named_is_a_chapter_of_the_book(appendix):
             assert chapter.strip() in CHAPTERS, f"unknown chapter {chapter.strip()!r}"
 
 
+def test_no_name_has_two_rows(appendix):
+    _, other_rows = appendix
+    seen = {}
+    for row in other_rows:
+        for name, _ in optlib_mentions(row["optlib"]):
+            assert name not in seen, f"{name} has two rows: {seen[name]!r} and {row['optlib']!r}"
+            seen[name] = row["optlib"]
+
+
 def test_formula_rows_are_exactly_the_notes_formulas(appendix):
     formula_rows, _ = appendix
     assert len(NOTE_FORMULAS) == N_NOTE_FORMULAS

@@ -7,14 +7,6 @@ test_known_content_failures_name_real_checks keeps every entry pointing at a rea
 """
 from __future__ import annotations
 
-EXPLORER_FRAMES = ("explorer frames are 576-619 px PNGs at 72 dpi (issue 14: as wide as the static figures, "
-                   "vector or rendered for 2x)")
-HEAVY_FRAMES = "explorer frames are full PNG pictures in the widget state (issue 14: frames that cost kilobytes)"
-WIDE_EQUATION = "a display equation written as several formulas on one line, wider than the desktop column"
-
 CONTENT_FAILURES: dict[tuple[str, str, str | None], str] = {
-    # issue 14, the explorers (chapter 9: chapters 2-4 are on the layered explorer)
-    ("test_page_weight_within_budget", "chapters/09_playground", None): HEAVY_FRAMES,
-    ("test_explorer_pictures_as_wide_as_figures_and_crisp", "chapters/09_playground", "desktop"): EXPLORER_FRAMES,
-    # issue 18 item 3: equations as the chapters (and optlib's docstrings, Appendix B) write them
+    # none left: every chapter, Appendix A and Appendix B pass the site test at every width
 }
