@@ -7,7 +7,7 @@ all imported here. :mod:`optlib.plotting` and :mod:`optlib.widgets` add matplotl
 are imported only when asked for (``from optlib import plotting``).
 """
 from . import curvature, data, functions, losses, models, optimizers, regularization, schedules, training
-from .data import (digits_split, linear_regression_data, moons, moons_split, sparse_features, spirals,
+from .data import (digits_split, linear_regression_data, moons, moons_split, sparse_features,
                    train_val_split)
 from .functions import (RACE_GRID, MinimizeResult, Race, beale, booth, himmelblau, minimize, numerical_grad, quadratic,
                         race, rastrigin, rosenbrock, saddle)

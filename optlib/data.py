@@ -9,7 +9,7 @@ import numpy as np
 
 from . import _checks
 
-__all__ = ["linear_regression_data", "moons", "moons_split", "spirals", "sparse_features",
+__all__ = ["linear_regression_data", "moons", "moons_split", "sparse_features",
            "train_val_split", "digits_split"]
 
 
@@ -115,57 +115,6 @@ def moons_split(n_train: int, n_val: int, noise: float = 0.1, seed=0):
     n_val = _checks.positive_int("n_val", n_val)
     X, labels = moons(n_train + n_val, noise=noise, seed=seed)
     return train_val_split(X, labels, val_fraction=n_val / (n_train + n_val), seed=seed)
-
-
-def spirals(n: int, k: int = 2, noise: float = 0.2, seed=0):
-    r"""``k`` interleaved spiral arms, one class each (the CS231n spiral set), shuffled.
-
-    .. math::
-
-        r = \frac{i}{m - 1}, \qquad
-        \phi = 4 (j + r) + \sigma \varepsilon, \qquad
-        x = r\,(\sin \phi, \cos \phi),
-
-    for point :math:`i = 0, \dots, m - 1` of class :math:`j`: the radius grows from 0 to 1 while the
-    angle sweeps :math:`[4j, 4(j + 1)]` radians, with Gaussian noise of standard deviation ``noise``
-    on the angle.
-
-    Parameters
-    ----------
-    n : int
-        Total number of points, split as evenly as possible between the classes.
-    k : int
-        Number of classes (arms), >= 2.
-    noise : float
-        Standard deviation of the angle noise, in radians.
-    seed : int or np.random.Generator
-
-    Returns
-    -------
-    X : ndarray, shape (n, 2)
-    labels : ndarray of int, shape (n,)
-        In ``0, ..., k - 1``.
-
-    References
-    ----------
-    Stanford CS231n, "Putting it together: minimal neural network case study".
-    """
-    n = _checks.positive_int("n", n)
-    k = _checks.positive_int("k", k)
-    if k < 2:
-        raise ValueError(f"k must be >= 2 classes, got {k}")
-    noise = _checks.non_negative("noise", noise)
-    rng = _rng(seed)
-    counts = [n // k + (j < n % k) for j in range(k)]
-    points, labels = [], []
-    for j, m in enumerate(counts):
-        r = np.linspace(0.0, 1.0, m)
-        phi = np.linspace(4.0 * j, 4.0 * (j + 1), m) + noise * rng.standard_normal(m)
-        points.append(np.column_stack([r * np.sin(phi), r * np.cos(phi)]))
-        labels.append(np.full(m, j))
-    X, labels = np.vstack(points), np.concatenate(labels)
-    order = rng.permutation(n)
-    return X[order], labels[order]
 
 
 def sparse_features(n: int, d: int, rare_prob: float = 0.05, seed=0, n_rare: int | None = None,

@@ -16,7 +16,6 @@ def test_linear_regression_data():
 @pytest.mark.parametrize("make", [
     lambda seed: data.linear_regression_data(20, 3, 0.1, seed),
     lambda seed: data.moons(21, 0.1, seed),
-    lambda seed: data.spirals(30, 3, 0.2, seed),
     lambda seed: data.sparse_features(20, 6, 0.2, seed),
 ])
 def test_data_is_determined_by_the_seed(make):
@@ -37,14 +36,6 @@ def test_moons_are_balanced_and_on_unit_circles_without_noise():
     assert np.all(upper[:, 1] >= 0) and np.all(lower[:, 1] <= 0.5)
     even = data.moons(100, noise=0.2, seed=0)[1]
     assert np.sum(even == 0) == np.sum(even == 1) == 50
-
-
-def test_spirals_classes_and_radius():
-    Xs, ys = data.spirals(301, k=3, noise=0.0, seed=0)
-    assert Xs.shape == (301, 2) and sorted(np.bincount(ys).tolist()) == [100, 100, 101]
-    assert np.linalg.norm(Xs, axis=1).max() == pytest.approx(1.0)
-    with pytest.raises(ValueError, match="k"):
-        data.spirals(10, k=1)
 
 
 def test_sparse_features_rare_columns():

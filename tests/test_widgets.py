@@ -153,16 +153,6 @@ def test_figure_svg_is_the_same_text_every_time():
     assert first == make() and first.startswith("<svg") and "α and μ" in first
 
 
-def test_same_figures_give_the_same_png_bytes():
-    def make():
-        fig, ax = plt.subplots(figsize=(2, 2))
-        ax.plot([0, 1])
-        png = widgets.figure_png(fig)
-        plt.close(fig)
-        return png
-    assert make() == make()
-
-
 # --- the explorer -----------------------------------------------------------------------------------------
 
 LRS = [0.0005, 0.001, 0.0015]
@@ -402,19 +392,3 @@ def test_rate_map_and_error_panels_state_the_spectral_radius():
     (_, nesterov_alt), _ = images(nesterov)
     assert "so it blows up" in nesterov_alt  # 0.125 is past Nesterov's limit at mu = 0.25
     assert curvature.nesterov_rate(0.125, 0.25, eig) > 1
-
-
-# --- the older explorer (chapters not yet moved) -----------------------------------------------------------
-
-def test_picture_explorer_still_links_a_picture_per_combination():
-    def render(lr, mode):
-        fig, ax = plt.subplots(figsize=(2, 2))
-        ax.set_title(f"{lr} {mode}")
-        return fig
-    ex = widgets.picture_explorer(render, {"lr": [0.1, 0.2], "mode": ["a", "b"]}, alt="Path at {lr} ({mode})")
-    assert repr(ex) == "Explorer(lr: 2 values, mode: 2 values; 4 pictures)"
-    pngs = re.findall(r'src="data:image/png;base64,([^"]*)" alt="([^"]*)"',
-                      " ".join(f.value for f in frames(ex.children[1])))
-    assert [alt for _, alt in pngs] == ["Path at 0.1 (a)", "Path at 0.1 (b)", "Path at 0.2 (a)", "Path at 0.2 (b)"]
-    assert PIL.Image.open(io.BytesIO(base64.b64decode(pngs[0][0]))).size[0] > 0
-    assert plt.get_fignums() == []

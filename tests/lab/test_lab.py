@@ -9,7 +9,7 @@ chapters/) and looked at as a reader would, in this order:
 2. **Run All** (after clearing the outputs, so that every cell is seen to run again): no error output
    (no exception, nothing on stderr), and jupyterlab-myst computes the prose numbers (their stored
    values removed first) equal to the stored ones;
-3. **every live explorer** (the ``remove-cell`` cells that call ``live_explorer``): each control moved
+3. **every live explorer** (the ``remove-cell`` cells that call ``Explorer.live``): each control moved
    one step changes the picture.
 
 Screenshots of each stage, and what was seen (``<chapter>.json``), are kept in test-artifacts/lab/. Every
@@ -88,9 +88,8 @@ def solution_code_cells(nb: dict) -> list[int]:
     return cells
 
 
-#: How a cell starts a live explorer: optlib.widgets' Explorer.live(...) (LiveExplorer) or
-#: live_picture_explorer(...) / the older live_explorer(...) (an ipywidgets ``interactive``).
-LIVE_CALL = re.compile(r"(\.live\(|live_picture_explorer\(|live_explorer\()")
+#: How a cell starts a live explorer: optlib.widgets' Explorer.live(...) (a LiveExplorer).
+LIVE_CALL = re.compile(r"\.live\(")
 
 
 def live_explorer_cells(nb: dict) -> list[int]:
