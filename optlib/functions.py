@@ -21,7 +21,7 @@ from .optimizers import OPTIMIZERS, make
 __all__ = [
     "TestFunction", "Rosenbrock", "Beale", "Booth", "Himmelblau", "Rastrigin", "Saddle", "Quadratic",
     "rosenbrock", "beale", "booth", "himmelblau", "rastrigin", "saddle", "quadratic",
-    "MinimizeResult", "minimize", "numerical_grad", "RACE_GRID", "Race", "race",
+    "MinimizeResult", "minimize", "numerical_grad", "RACE_GRID", "Race", "race", "Noisy", "minimize_many",
 ]
 
 
@@ -725,6 +725,137 @@ def race(functions, names=None, grid=RACE_GRID, steps: int = 150, borrow=None) -
     order = {f.name: i for i, f in enumerate(functions)}
     best_lr = dict(sorted(best_lr.items(), key=lambda item: (order[item[0][0]], names.index(item[0][1]))))
     return Race(functions=[f.name for f in functions], names=names, runs=runs, best_lr=best_lr)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Many runs at once, and noisy gradients (chapter 9, the playground)
+# ---------------------------------------------------------------------------------------------------
+
+class Noisy:
+    r"""A test function whose gradient carries seeded Gaussian noise: a stand-in for mini-batches.
+
+    .. math::
+        \tilde g(\theta) = \nabla f(\theta) + \sigma \xi, \qquad \xi \sim \mathcal N(0, I),
+
+    with a fresh :math:`\xi` at every call of :meth:`grad`, so :math:`\mathbb E[\tilde g] = \nabla f`
+    and each coordinate's variance is :math:`\sigma^2`. Calling it gives the true, noise-free loss
+    :math:`f(\theta)`; ``name``, ``domain``, ``start``, ``minima`` and ``f_star`` are ``f``'s.
+
+    Parameters
+    ----------
+    f : TestFunction
+    sigma : float or array_like
+        :math:`\sigma \ge 0`; an array is broadcast against the points :meth:`grad` is given, so that
+        ``sigma`` of shape (K,) gives each of K columns (K runs of :func:`minimize_many`) its own noise
+        level.
+    seed : int or numpy.random.Generator
+        The source of :math:`\xi`: two instances with the same seed draw the same noise.
+
+    Raises
+    ------
+    ValueError
+        If ``sigma`` holds a negative or non-finite number.
+    """
+
+    def __init__(self, f, sigma, seed=0):
+        sigma_array = np.asarray(sigma, dtype=float)
+        if not np.all(np.isfinite(sigma_array)) or np.any(sigma_array < 0):
+            raise ValueError(f"sigma must be finite numbers >= 0, got {sigma!r}")
+        self.f, self.sigma = f, sigma_array if sigma_array.ndim else float(sigma_array)
+        self.rng = np.random.default_rng(seed)
+        self.name, self.dim, self.domain = f.name, f.dim, f.domain
+        self.start, self.minima = f.start, f.minima
+
+    @property
+    def f_star(self) -> float:
+        """``f``'s minimum value."""
+        return self.f.f_star
+
+    def __call__(self, x):
+        return self.f(x)
+
+    def grad(self, x) -> np.ndarray:
+        """:math:`\\nabla f(x) + \\sigma \\xi` with a new draw :math:`\\xi` of ``x``'s shape."""
+        g = self.f.grad(x)
+        return g + self.sigma * self.rng.standard_normal(np.shape(g))
+
+    def __repr__(self) -> str:
+        return f"Noisy({self.f!r}, sigma={self.sigma!r})"
+
+
+def minimize_many(f, starts, optimizer, steps: int) -> list[MinimizeResult]:
+    r"""One run of :func:`minimize` from each column of ``starts``, all in one batch.
+
+    .. math::
+        \Theta_0 = \big[x_0^{(1)}, \dots, x_0^{(K)}\big], \qquad
+        \Theta_{t+1} = \mathrm{step}(\Theta_t, \nabla f) \quad \text{column by column}
+
+    Every optimizer of optlib updates each coordinate from that coordinate's gradient and its own
+    state alone (its per-step numbers, such as Adam's bias corrections, depend on the step count
+    only), so one fresh ``optimizer`` stepping the array of shape (n, K) takes, in each column,
+    exactly the steps a fresh copy of it would take from that start alone: the iterates and losses
+    are those of ``minimize(f, starts[:, k], copy_of_optimizer, steps)`` bit for bit (``f`` and
+    ``f.grad`` must accept columns, as the test functions and :class:`Noisy` do; a test function
+    computes a single point as a one-column grid). A run stops as ``minimize``'s does, before its
+    first non-finite gradient, iterate or loss; its column then gets a zero gradient and is ignored.
+
+    Parameters
+    ----------
+    f : TestFunction or Noisy
+    starts : array_like, shape (n, K)
+        One start point per column (not modified).
+    optimizer : optlib.optimizers.Optimizer
+        A fresh one (no step taken yet); it holds the K runs' state afterwards.
+    steps : int
+        Steps per run, >= 0.
+
+    Returns
+    -------
+    list of MinimizeResult
+        One per column, in order.
+
+    Raises
+    ------
+    ValueError
+        If ``starts`` is not a non-empty (n, K) array, ``optimizer`` has taken steps, or ``steps``
+        is not an integer >= 0.
+    """
+    steps = _checks.non_negative_int("steps", steps)
+    starts = _checks.float_array("starts", starts)
+    if starts.ndim != 2 or starts.shape[1] == 0:
+        raise ValueError(f"starts must have shape (n, K): one start point per column, got {starts.shape}")
+    if optimizer.t != 0:
+        raise ValueError(f"optimizer must be fresh (no step taken), it has taken {optimizer.t}; call reset()")
+    k = starts.shape[1]
+    theta = np.array(starts, dtype=np.float32 if starts.dtype == np.float32 else np.float64)
+    path, losses = [theta.copy()], [np.asarray(f(theta), dtype=float).reshape(k)]
+    last = np.full(k, -1)  # the last kept step of each run; -1 while it runs
+    step = 0
+
+    def grad(point):
+        g = np.array(f.grad(point), dtype=theta.dtype)
+        refused = (last < 0) & ~np.isfinite(g).all(axis=0)
+        last[refused] = step  # minimize stops before a step whose gradient is not finite
+        g[:, last >= 0] = 0.0
+        return g
+
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for step in range(steps):
+            if np.all(last >= 0):
+                break
+            optimizer.step(theta, grad)
+            loss = np.asarray(f(theta), dtype=float).reshape(k)
+            bad = (last < 0) & ~(np.isfinite(theta).all(axis=0) & np.isfinite(loss))
+            last[bad] = step  # a non-finite iterate or loss: the run ends before this step
+            path.append(theta.copy())
+            losses.append(loss)
+    path, losses = np.array(path), np.array(losses)
+    results = []
+    for i in range(k):
+        kept = len(path) if last[i] < 0 else last[i] + 1
+        results.append(MinimizeResult(x=path[:kept, :, i].copy(), loss=losses[:kept, i].copy(),
+                                      diverged=bool(last[i] >= 0), steps_taken=int(kept - 1)))
+    return results
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -226,3 +226,156 @@ def decoupled_weight_decay(theta: np.ndarray, lr: float, weight_decay: float) ->
     weight_decay = _checks.non_negative("weight_decay", weight_decay)
     np.multiply(theta, 1 - lr * weight_decay, out=theta)
     return theta
+
+
+# ---------------------------------------------------------------------------------------------------
+# Ridge and lasso on linear regression (chapter 8)
+# ---------------------------------------------------------------------------------------------------
+
+def _design(X, y) -> tuple[np.ndarray, np.ndarray]:
+    """``X`` as an (n, d) float matrix and ``y`` as n targets, or a ValueError naming the argument."""
+    X = _checks.float_array("X", X)
+    y = _checks.float_array("y", y)
+    if X.ndim != 2 or X.shape[0] == 0:
+        raise ValueError(f"X must be a non-empty (n, d) matrix, got shape {X.shape}")
+    if y.shape != (X.shape[0],):
+        raise ValueError(f"y must hold one target per row of X, shape ({X.shape[0]},), got {y.shape}")
+    return X, y
+
+
+def ridge(X, y, lam: float) -> np.ndarray:
+    r"""Ridge regression in closed form: the minimizer of the L2-penalized mean squared error.
+
+    .. math::
+        w_\lambda = \arg\min_w \frac{1}{n}\lVert Xw - y\rVert^2 + \lambda \lVert w\rVert^2
+                  = (X^\top X + n\lambda I)^{-1} X^\top y
+
+    Note 2's conventions: the loss is a *mean* (hence :math:`n\lambda`, not :math:`\lambda`) and the
+    penalty is :func:`l2_penalty`. Setting the gradient :math:`\frac{2}{n}X^\top(Xw - y) + 2\lambda w`
+    to zero gives the formula. In the eigenvectors :math:`v_i` of :math:`X^\top X / n` (eigenvalues
+    :math:`s_i`) it multiplies the least-squares solution's component along :math:`v_i` by
+    :math:`s_i / (s_i + \lambda)`: every weight shrinks, none becomes exactly 0. PyTorch's
+    ``weight_decay=wd`` (the penalty :math:`\tfrac{\mathrm{wd}}{2}\lVert w\rVert^2`) is
+    ``lam = wd / 2``. No intercept: centre ``X`` and ``y`` first for a model with an unpenalized bias.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+        Inputs, one example per row.
+    y : array_like, shape (n,)
+        Targets.
+    lam : float
+        Strength :math:`\lambda \ge 0` (with 0, least squares; :math:`X^\top X` must then be invertible).
+
+    Returns
+    -------
+    ndarray, shape (d,)
+
+    Raises
+    ------
+    ValueError
+        If ``lam`` is negative or not finite, or ``X`` and ``y`` do not have the shapes above.
+    """
+    lam = _checks.non_negative("lam", lam)
+    X, y = _design(X, y)
+    n, d = X.shape
+    return np.linalg.solve(X.T @ X + n * lam * np.eye(d), X.T @ y)
+
+
+def soft_threshold(u, tau: float) -> np.ndarray:
+    r"""Soft-thresholding: the proximal step of :math:`\tau\lvert w\rvert`, elementwise.
+
+    .. math::
+        \operatorname{prox}_{\tau\lvert\cdot\rvert}(u)
+        = \arg\min_w \tfrac12 (w - u)^2 + \tau\lvert w\rvert
+        = \mathrm{sign}(u)\,\max(\lvert u\rvert - \tau,\ 0)
+
+    Every entry with :math:`\lvert u_i\rvert \le \tau` becomes exactly 0 (``+0.0``, never ``-0.0``);
+    the others move :math:`\tau` toward 0. With :math:`\tau = \eta\lambda` it is the L1 step of
+    :func:`ista`.
+
+    Parameters
+    ----------
+    u : array_like
+        The point to shrink (any shape).
+    tau : float
+        Threshold :math:`\tau \ge 0`.
+
+    Returns
+    -------
+    ndarray, shaped like ``u``.
+
+    Raises
+    ------
+    ValueError
+        If ``tau`` is negative or not finite.
+    """
+    tau = _checks.non_negative("tau", tau)
+    u = _checks.float_array("u", u)
+    return np.sign(u) * np.maximum(np.abs(u) - tau, 0.0) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def ista(X, y, lam: float, lr: float, steps: int, w0=None) -> np.ndarray:
+    r"""ISTA (proximal gradient descent) on the lasso; returns every iterate.
+
+    .. math::
+        \min_w \frac{1}{n}\lVert Xw - y\rVert^2 + \lambda\lVert w\rVert_1
+
+    .. math::
+        u_t = w_t - \eta\,\tfrac{2}{n}X^\top(Xw_t - y), \qquad
+        w_{t+1} = \operatorname{soft\_threshold}(u_t,\ \eta\lambda)
+
+    A gradient step on the smooth part (the mean squared error, note 2's convention) followed by the
+    exact proximal step of the penalty (:func:`soft_threshold`). With
+    :math:`\eta \le 1/L`, :math:`L = \frac{2}{n}\lambda_{\max}(X^\top X)`, the objective decreases at
+    every step and the iterates converge to a lasso solution (Beck & Teboulle 2009); weights whose
+    loss gradient stays below :math:`\lambda` in size reach exactly 0 in finitely many steps. At a
+    solution the loss gradient is :math:`-\lambda\,\mathrm{sign}(w_i)` where :math:`w_i \ne 0` and at
+    most :math:`\lambda` in size where :math:`w_i = 0`. scikit-learn's ``Lasso(alpha)`` minimizes
+    :math:`\frac{1}{2n}\lVert Xw - y\rVert^2 + \alpha\lVert w\rVert_1`: the same solution with
+    :math:`\alpha = \lambda / 2`.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+        Inputs, one example per row (no intercept: centre ``X`` and ``y`` first).
+    y : array_like, shape (n,)
+        Targets.
+    lam : float
+        Strength :math:`\lambda \ge 0`.
+    lr : float
+        Step :math:`\eta > 0`.
+    steps : int
+        Number of steps, >= 0.
+    w0 : array_like, shape (d,), optional
+        Starting point (not modified); zeros by default.
+
+    Returns
+    -------
+    ndarray, shape (steps + 1, d)
+        :math:`w_0, w_1, \dots, w_{\text{steps}}`.
+
+    Raises
+    ------
+    ValueError
+        If an argument is out of range or has the wrong shape (the message names it).
+
+    References
+    ----------
+    Beck & Teboulle (2009), A fast iterative shrinkage-thresholding algorithm for linear inverse
+    problems. SIAM Journal on Imaging Sciences 2(1).
+    """
+    lam = _checks.non_negative("lam", lam)
+    lr = _checks.positive("lr", lr)
+    X, y = _design(X, y)
+    steps = _checks.non_negative_int("steps", steps)
+    n, d = X.shape
+    w = np.zeros(d) if w0 is None else _checks.float_array("w0", w0).astype(float, copy=True)
+    if w.shape != (d,):
+        raise ValueError(f"w0 must have shape ({d},), one weight per column of X, got {w.shape}")
+    path = np.empty((steps + 1, d))
+    path[0] = w
+    for t in range(1, steps + 1):
+        u = path[t - 1] - lr * (2 / n) * (X.T @ (X @ path[t - 1] - y))  # gradient step on the loss
+        path[t] = soft_threshold(u, lr * lam)  # then the exact L1 step
+    return path

@@ -16,18 +16,5 @@ CONTENT_FAILURES: dict[tuple[str, str, str | None], str] = {
     # issue 14, the explorers (chapter 9: chapters 2-4 are on the layered explorer)
     ("test_page_weight_within_budget", "chapters/09_playground", None): HEAVY_FRAMES,
     ("test_explorer_pictures_as_wide_as_figures_and_crisp", "chapters/09_playground", "desktop"): EXPLORER_FRAMES,
-    ("test_explorer_pictures_as_wide_as_figures_and_crisp", "chapters/11_tuning", "desktop"): EXPLORER_FRAMES,
     # issue 18 item 3: equations as the chapters (and optlib's docstrings, Appendix B) write them
-    ("test_display_equations_fit", "chapters/04_adaptive_methods", "desktop"):
-        WIDE_EQUATION + ": u_{t+1} = ... \\quad cache_{t+1} = ... (914 px in 757) and "
-        "\\frac{first step without correction}{first step with correction} = ... (888 px)",
-    ("test_display_equations_fit", "chapters/05_memory", "desktop"):
-        WIDE_EQUATION + ": memory(u) = memory(cache) = P s, \\qquad state bytes = k P s, \\quad k = 0, 1, 2 "
-        "(1045 px in 757)",
-    ("test_display_equations_fit", "chapters/appendix_b_api", "desktop"):
-        WIDE_EQUATION + " in optlib's docstrings: LinearRegression (840 px in 725), SoftmaxRegression (989 px), "
-        "data.moons_split (854 px), data.sparse_features (746 px)",
-    ("test_tables_fit_the_column", "chapters/05_memory", "desktop"):
-        "the table of what each optimizer keeps: its cells hold formulas MathJax cannot break (Adam's two "
-        "updates; + memory(u) + memory(cache)): 862 px in 757; it scrolls, with the scroll cue",
 }
