@@ -14,8 +14,6 @@ WIDE_EQUATION = "a display equation written as several formulas on one line, wid
 
 CONTENT_FAILURES: dict[tuple[str, str, str | None], str] = {
     # issue 14, the explorers (chapter 9: chapters 2-4 are on the layered explorer)
-    ("test_page_weight_within_budget", "chapters/09_playground", None): HEAVY_FRAMES,
-    ("test_explorer_pictures_as_wide_as_figures_and_crisp", "chapters/09_playground", "desktop"): EXPLORER_FRAMES,
     ("test_explorer_pictures_as_wide_as_figures_and_crisp", "chapters/11_tuning", "desktop"): EXPLORER_FRAMES,
     # issue 18 item 3: equations as the chapters (and optlib's docstrings, Appendix B) write them
     ("test_display_equations_fit", "chapters/04_adaptive_methods", "desktop"):
