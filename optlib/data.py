@@ -87,7 +87,8 @@ def moons_split(n_train: int, n_val: int, noise: float = 0.1, seed=0):
 
     .. math::
 
-        (X, y) = \operatorname{moons}(n_\text{train} + n_\text{val}), \qquad
+        (X, y) = \operatorname{moons}(n_\text{train} + n_\text{val}),
+
         \text{validation set: } n_\text{val} \text{ of its examples, drawn without replacement}
 
     The split is :func:`train_val_split` with the fraction
@@ -175,7 +176,8 @@ def sparse_features(n: int, d: int, rare_prob: float = 0.05, seed=0, n_rare: int
 
         X_{ij} = m_{ij} z_{ij}, \quad z_{ij} \sim \mathcal N(0, 1), \quad
         m_{ij} \sim \begin{cases} \mathrm{Bernoulli}(p) & j \text{ rare} \\ 1 & \text{otherwise}\end{cases},
-        \qquad y = X w^\star + \sigma \varepsilon .
+
+        y = X w^\star + \sigma \varepsilon .
 
     The last ``n_rare`` columns are the rare ones: most of their entries are 0, so their gradients are
     mostly 0 too, and Adagrad's accumulated cache for them stays small (a larger effective rate).

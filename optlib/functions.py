@@ -856,3 +856,58 @@ def minimize_many(f, starts, optimizer, steps: int) -> list[MinimizeResult]:
         results.append(MinimizeResult(x=path[:kept, :, i].copy(), loss=losses[:kept, i].copy(),
                                       diverged=bool(last[i] >= 0), steps_taken=int(kept - 1)))
     return results
+
+
+# ---------------------------------------------------------------------------------------------------
+# Feeding an optimizer given gradients (chapter 13)
+# ---------------------------------------------------------------------------------------------------
+
+__all__ += ["feed_gradients"]
+
+
+def feed_gradients(optimizer, gradients, x0=None) -> np.ndarray:
+    r"""The iterates of ``optimizer`` fed the gradients ``gradients[0], gradients[1], ...`` in turn.
+
+    .. math::
+
+        \theta_t = \mathrm{step}(\theta_{t-1}, g_t), \qquad t = 1, \dots, T,
+
+    whatever :math:`\theta_{t-1}` is: :math:`g_t` is the gradient of the linear loss
+    :math:`f_t(\theta) = g_t^\top \theta`, the setting of online learning (Reddi, Kale & Kumar 2018
+    build Adam's counterexample from such losses). With a constant :math:`g_t = g`,
+    :math:`\theta_{t-1} - \theta_t` is the step the rule takes for that gradient at step :math:`t`,
+    which is how chapter 13 compares the rules' steps.
+
+    Parameters
+    ----------
+    optimizer : optlib.optimizers.Optimizer
+        Anything with ``step(theta, grad_fn)``; its state carries on from earlier steps.
+    gradients : array_like, shape (T, *shape)
+        :math:`g_1, \dots, g_T`, each of the parameters' shape.
+    x0 : array_like, optional
+        :math:`\theta_0` (copied, as float64), of shape ``shape``; zeros by default.
+
+    Returns
+    -------
+    ndarray, shape (T + 1, *shape)
+        :math:`\theta_0, \theta_1, \dots, \theta_T`.
+
+    Raises
+    ------
+    ValueError
+        If ``gradients`` is 0-dimensional or ``x0`` does not have the gradients' shape; the
+        optimizer's ``ValueError`` or ``FloatingPointError`` for a gradient it refuses (the iterates
+        before it are lost with the exception).
+    """
+    gradients = _checks.float_array("gradients", gradients).astype(np.float64)
+    if gradients.ndim == 0:
+        raise ValueError("gradients must have a first axis (one gradient per step), got a number")
+    theta = np.zeros(gradients.shape[1:]) if x0 is None else np.array(x0, dtype=np.float64)
+    if theta.shape != gradients.shape[1:]:
+        raise ValueError(f"x0 has shape {theta.shape}, the gradients {gradients.shape[1:]}")
+    path = np.empty((len(gradients) + 1, *theta.shape))
+    path[0] = theta
+    for t, g in enumerate(gradients, start=1):
+        optimizer.step(theta, lambda point, g=g: g)
+        path[t] = theta
+    return path

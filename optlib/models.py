@@ -83,8 +83,10 @@ class LinearRegression(Model):
     .. math::
 
         \hat y = X w + b, \qquad
-        L(w, b) = \frac{1}{n} \sum_{i=1}^{n} (\hat y_i - y_i)^2, \qquad
-        \nabla_w L = \frac{2}{n} X^\top (\hat y - y), \quad \nabla_b L = \frac{2}{n} \sum_i (\hat y_i - y_i).
+        L(w, b) = \frac{1}{n} \sum_{i=1}^{n} (\hat y_i - y_i)^2,
+
+        \nabla_w L = \frac{2}{n} X^\top (\hat y - y), \qquad
+        \nabla_b L = \frac{2}{n} \sum_i (\hat y_i - y_i).
 
     Parameters
     ----------
@@ -136,7 +138,8 @@ class SoftmaxRegression(Model):
     .. math::
 
         z = X W + b, \qquad
-        L = -\frac{1}{n} \sum_{i=1}^{n} \log \mathrm{softmax}(z_i)_{y_i}, \qquad
+        L = -\frac{1}{n} \sum_{i=1}^{n} \log \mathrm{softmax}(z_i)_{y_i},
+
         \nabla_W L = X^\top G, \quad \nabla_b L = \textstyle\sum_i G_i, \quad
         G = \frac{1}{n} (\mathrm{softmax}(z) - Y),
 

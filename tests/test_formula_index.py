@@ -40,7 +40,8 @@ OTHER_HEADER = ["optlib", "What it is", "Chapter", "Test"]
 CHAPTERS = {"1. Loss functions", "2. Gradient descent", "3. Momentum and Nesterov", "4. Adaptive learning rates",
             "5. Memory", "6. Learning-rate schedules", "7. Challenges", "8. Regularization", "9. Playground",
             "10. Training a network on real data", "11. Choosing and tuning the optimizer",
-            "12. Curvature and preconditioning", "every chapter", "no chapter yet"}
+            "12. Curvature and preconditioning", "13. The Adam family", "every chapter",
+            "no chapter yet"}
 
 # The notes' formulas, one entry per line and per place, as the notes write them (alignment `&` and line
 # breaks dropped, runs of spaces collapsed). How they were counted:
