@@ -15,9 +15,7 @@ NOT_YET_CONVERTED = {
     # no exercise named by a typed number in the prose (tests/test_prose.py)
     "exercise_numbers": set(),
     # `make outputs` has normalized the cell metadata (tests/test_prose.py; tests/lab: solutions collapsed)
-    "normalized": {
-        "05_memory",
-    },
+    "normalized": set(),
 }
 
 

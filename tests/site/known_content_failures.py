@@ -11,7 +11,4 @@ WIDE_EQUATION = "a display equation written as several formulas on one line, wid
 
 CONTENT_FAILURES: dict[tuple[str, str, str | None], str] = {
     # issue 18 item 3: equations as the chapters (and optlib's docstrings, Appendix B) write them
-    ("test_tables_fit_the_column", "chapters/05_memory", "desktop"):
-        "the table of what each optimizer keeps: its cells hold formulas MathJax cannot break (Adam's two "
-        "updates; + memory(u) + memory(cache)): 862 px in 757; it scrolls, with the scroll cue",
 }
