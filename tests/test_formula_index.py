@@ -280,6 +280,23 @@ def test_no_name_has_two_rows(appendix):
             seen[name] = row["optlib"]
 
 
+def test_chapter_column_names_chapters_whose_code_uses_the_row(appendix):
+    """A row's chapters are chapters whose code uses one of its names (tests/chapter_uses.py reads the
+    notebooks); "no chapter yet" only for names no chapter uses. `python tests/chapter_uses.py --fix`
+    rewrites the rows that fail."""
+    from chapter_uses import chapters_using, claimed, column_of
+
+    chapters = chapters_using(tuple(MODULES))
+    wrong = []
+    for row in all_rows(appendix):
+        names = [name for name, _ in optlib_mentions(row["optlib"])]
+        using, said = claimed(column_of(names, chapters), chapters), claimed(row["Chapter"], chapters)
+        if not said <= using or (not said and using):
+            order = sorted(using, key=lambda t: int(t.split('.')[0]))
+            wrong.append(f"{row['optlib']}: says {row['Chapter']!r}, used by {order or 'none'}")
+    assert wrong == [], "Appendix A's Chapter column:\n" + "\n".join(wrong)
+
+
 def test_formula_rows_are_exactly_the_notes_formulas(appendix):
     formula_rows, _ = appendix
     assert len(NOTE_FORMULAS) == N_NOTE_FORMULAS
