@@ -912,8 +912,8 @@ class NAdam(AdaptiveMoments):
 
     def step_scalars(self, t, lr):
         mu, mu_next = self.momentum(t), self.momentum(t + 1)
-        return {"lr": lr, "mu": mu, "mu_next": mu_next, "mu_product": self.mu_product * mu,
-                "bc2": bias_correction(self.beta2, t)}
+        return {"lr": lr, "mu": mu, "mu_next": mu_next,
+                "mu_product": self.mu_product * mu, "bc2": bias_correction(self.beta2, t)}
 
     def update(self, theta, g, m, v, *, lr, mu, mu_next, mu_product, bc2):
         ema_(m, g, self.beta1)  # m = beta1 m + (1 - beta1) g
@@ -963,12 +963,16 @@ class RAdam(AdaptiveMoments):
     color = "#843c39"
 
     def rectification(self, t: int) -> float | None:
-        r""":math:`r_t` at step :math:`t`, or None while :math:`\rho_t \le 5` (momentum steps)."""
+        r""":math:`r_t` at step :math:`t`.
+
+        None while :math:`\rho_t \le 5` (the momentum steps).
+        """
         rho_inf = 2 / (1 - self.beta2) - 1
         rho_t = rho_inf - 2 * t * self.beta2 ** t / bias_correction(self.beta2, t)
         if rho_t <= 5:
             return None
-        return math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+        numerator = (rho_t - 4) * (rho_t - 2) * rho_inf
+        return math.sqrt(numerator / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
 
     def step_scalars(self, t, lr):
         return {"lr": lr, "bc1": bias_correction(self.beta1, t), "bc2": bias_correction(self.beta2, t),
@@ -1024,7 +1028,7 @@ class Adamax(AdaptiveMoments):
 
     def update(self, theta, g, m, u, *, lr, bc1):
         ema_(m, g, self.beta1)  # m = beta1 m + (1 - beta1) g
-        np.maximum(self.beta2 * u, np.abs(g) + self.eps, out=u)  # u = max(beta2 u, |g| + eps)
+        np.maximum(self.beta2 * u, np.abs(g) + self.eps, out=u)  # max(beta2 u, |g| + eps)
         theta -= lr / bc1 * (m / u)
 
     def torch_equivalent(self):
