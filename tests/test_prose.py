@@ -18,6 +18,7 @@ xfail), so the test fails as soon as a chapter passes, to be taken off the list.
 """
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -171,6 +172,52 @@ def test_shown_lines_skip_removed_cells_and_pictures():
     assert shown_lines(nb) == [(0, "source", 85, "a = 1"), (0, "output", 86, "printed"), (0, "output", 86, "1"),
                                (2, "hide-input source", 83, "plot()"), (3, "output", 86, "shown"),
                                (5, "solution source", 82, "answer = 42"), (5, "solution output", 83, "42")]
+
+
+def assigned_names(source: str) -> set:
+    """The names a code cell binds at its top level scope (assignments, loops, imports, defs, ...)."""
+    source = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
+    names = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+    return names
+
+
+def read_names(expression: str) -> set:
+    """The names an expression reads from the notebook (not those its comprehensions bind)."""
+    nodes = list(ast.walk(ast.parse(expression, mode="eval")))
+    own = {node.id for node in nodes if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+    own |= {arg.arg for node in nodes if isinstance(node, ast.Lambda) for arg in node.args.args}
+    return {node.id for node in nodes if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)} - own
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda path: path.stem)
+def test_no_later_cell_rebinds_a_name_the_prose_reads(path):
+    """JupyterLab (jupyterlab-myst) may evaluate a markdown cell's {eval} roles after later code cells
+    have run (Run All), so a name the prose reads must keep its value to the end of the notebook: a
+    later cell that binds it again (even a loop variable or a function's name at the top level) would
+    show another value, or an error, in JupyterLab. Rename the later one."""
+    cells = json.loads(path.read_text())["cells"]
+    later_bindings = [set() for _ in cells]  # later_bindings[i]: names bound by code cells after cell i
+    bound = set()
+    for i in range(len(cells) - 1, -1, -1):
+        later_bindings[i] = set(bound)
+        if cells[i]["cell_type"] == "code":
+            bound |= assigned_names("".join(cells[i]["source"]))
+    problems = []
+    for i, cell in enumerate(cells):
+        if cell["cell_type"] != "markdown":
+            continue
+        for expression in eval_expressions("".join(cell["source"])):
+            clash = read_names(expression) & later_bindings[i]
+            if clash:
+                problems.append(f"cell {i}: {{eval}}`{expression}` reads {sorted(clash)}, bound again later")
+    assert not problems, f"{path.name}:\n" + "\n".join(problems)
 
 
 # --- the machinery ------------------------------------------------------------------------------------
