@@ -105,8 +105,10 @@ PANEL = "window.jupyterapp.shell.currentWidget"
 CELL_NODE = f"i => {PANEL}.content.widgets[i].node"
 KERNEL_IDLE = """name => window.jupyterapp?.shell.currentWidget?.context?.path === name &&
     window.jupyterapp.shell.currentWidget.sessionContext?.session?.kernel?.status === 'idle'"""
+#: a rendered markdown cell's text, closed solution dropdowns included (textContent, not innerText: a
+#: number in a solution is rendered, and shows when the reader opens it)
 RENDERED_TEXT = """e => e.classList.contains('jp-mod-rendered') && e.querySelector('.myst')
-    ? e.querySelector('.myst').innerText : null"""
+    ? e.querySelector('.myst').textContent : null"""
 ALL_RAN = f"""() => {{
     const panel = {PANEL}, code = panel.content.widgets.filter(c => c.model.type === 'code');
     const first = code[0].model.executionCount;
