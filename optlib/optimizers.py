@@ -762,7 +762,8 @@ class Adam(AdaptiveMoments):
     def step_scalars(self, t, lr):
         if not self.bias_correction:
             return {"lr": lr, "bc1": 1.0, "bc2": 1.0}
-        return {"lr": lr, "bc1": bias_correction(self.beta1, t), "bc2": bias_correction(self.beta2, t)}
+        return {"lr": lr, "bc1": bias_correction(self.beta1, t),
+                "bc2": bias_correction(self.beta2, t)}
 
     def update(self, theta, g, m, v, *, lr, bc1, bc2):
         ema_(m, g, self.beta1)  # m = beta1 m + (1 - beta1) g
@@ -913,7 +914,8 @@ class NAdam(AdaptiveMoments):
     def step_scalars(self, t, lr):
         mu, mu_next = self.momentum(t), self.momentum(t + 1)
         return {"lr": lr, "mu": mu, "mu_next": mu_next,
-                "mu_product": self.mu_product * mu, "bc2": bias_correction(self.beta2, t)}
+                "mu_product": self.mu_product * mu,
+                "bc2": bias_correction(self.beta2, t)}
 
     def update(self, theta, g, m, v, *, lr, mu, mu_next, mu_product, bc2):
         ema_(m, g, self.beta1)  # m = beta1 m + (1 - beta1) g
@@ -975,8 +977,8 @@ class RAdam(AdaptiveMoments):
         return math.sqrt(numerator / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
 
     def step_scalars(self, t, lr):
-        return {"lr": lr, "bc1": bias_correction(self.beta1, t), "bc2": bias_correction(self.beta2, t),
-                "rect": self.rectification(t)}
+        return {"lr": lr, "bc1": bias_correction(self.beta1, t),
+                "bc2": bias_correction(self.beta2, t), "rect": self.rectification(t)}
 
     def update(self, theta, g, m, v, *, lr, bc1, bc2, rect):
         ema_(m, g, self.beta1)  # m = beta1 m + (1 - beta1) g
@@ -1028,7 +1030,8 @@ class Adamax(AdaptiveMoments):
 
     def update(self, theta, g, m, u, *, lr, bc1):
         ema_(m, g, self.beta1)  # m = beta1 m + (1 - beta1) g
-        np.maximum(self.beta2 * u, np.abs(g) + self.eps, out=u)  # max(beta2 u, |g| + eps)
+        # u = max(beta2 u, |g| + eps)
+        np.maximum(self.beta2 * u, np.abs(g) + self.eps, out=u)
         theta -= lr / bc1 * (m / u)
 
     def torch_equivalent(self):

@@ -1,5 +1,6 @@
 """One registry: an optimizer registered anywhere appears in the race, Appendix A's check, the tests'
 tables, the colours and the benchmark, with no other edit (README.md, "Adding an optimizer")."""
+import ast
 import importlib
 import sys
 from pathlib import Path
@@ -61,6 +62,21 @@ def test_a_registered_optimizer_appears_everywhere_without_other_edits(dummy_reg
     # the benchmark
     bench = import_from(ROOT / "benchmarks", "bench_optimizers")
     assert "Dummy" in bench.cases()
+    # Appendix B's rules (book/rules.py): its update, as the class writes it
+    rules = dict(import_from(ROOT / "book", "rules").rule_sources())
+    assert rules["Dummy"] == "def update(self, theta, g, *, lr):\n    theta -= lr * self.damping * g"
+
+
+def test_appendix_b_shows_every_rule_with_the_hooks_it_overrides():
+    rules = dict(import_from(ROOT / "book", "rules").rule_sources())
+    assert list(rules) == list(optimizers.OPTIMIZERS)
+    assert rules["SGD"] == "def update(self, theta, g, *, lr):\n    theta -= lr * g"
+    assert rules["Nesterov"].startswith("def gradient_point(self, theta, u):")  # the look-ahead first
+    assert "def step_scalars" in rules["Adam"] and "def step_scalars" not in rules["AdamW"]
+    for name, source in rules.items():
+        tree = ast.parse(source)
+        defined = [node.name for node in tree.body]
+        assert defined[-1] == "update", (name, defined)  # every optimizer writes its own update
 
 
 def test_the_registry_is_the_list_of_the_course(dummy_registered):
