@@ -104,7 +104,7 @@ CODE_COLUMN = {"source": 85, "hide-input source": 83, "solution source": 82, "ou
                "solution output": 83}
 #: Chapters whose code or output is still wider than the column (strict xfail: take a chapter off the
 #: list when it passes).
-CODE_TOO_WIDE = {"10_real_data", "11_tuning"}
+CODE_TOO_WIDE: set[str] = set()
 #: Output types a page shows instead of an output's text/plain (a figure, a widget).
 RICHER_THAN_TEXT = ("image/", "text/html", "text/latex", "text/markdown", "application/vnd.jupyter.widget-view+json")
 
