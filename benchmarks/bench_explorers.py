@@ -55,7 +55,9 @@ def live_explorers(notebook: Path) -> list[tuple[str, object]]:
                 exec(compile(body, str(notebook), "exec"), namespace)
                 value = eval(compile(ast.Expression(last.value), str(notebook), "eval"), namespace) if last else None
             if isinstance(value, LiveExplorer):
-                found.append((cell.source.strip().splitlines()[-1], value))
+                call = [line for line in cell.source.splitlines() if ".live(" in line]
+                shown = call[-1].strip() if call else cell.source.strip().splitlines()[-1]
+                found.append((shown if shown.endswith(")") else shown + " ...)", value))
             import matplotlib.pyplot as plt
             plt.close("all")
     finally:
