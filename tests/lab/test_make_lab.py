@@ -18,9 +18,14 @@ NOBODY = 65534
 
 
 def _lab_command(as_nobody: bool = False) -> str:
-    """What ``make -n lab`` would run (as this user, or as nobody when this user is root)."""
+    """What ``make -n lab`` would run (as this user, or as nobody when this user is root).
+
+    The Makefile is read from stdin in ``/``, with the venv taken as built (``-o``), so that nobody can
+    run it wherever the clone is (a CI checkout or a ``mktemp -d`` folder is often closed to others).
+    """
     prefix = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"] if as_nobody else []
-    result = subprocess.run([*prefix, "make", "-n", "lab"], cwd=ROOT, capture_output=True, text=True,
+    result = subprocess.run([*prefix, "make", "-f", "-", "-n", "-o", ".venv/.book-deps", "lab"], cwd="/",
+                            input=(ROOT / "Makefile").read_text(), capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 0, result.stderr
     return next(line for line in result.stdout.splitlines() if "jupyter lab" in line)
