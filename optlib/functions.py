@@ -834,8 +834,9 @@ def minimize_many(f, starts, optimizer, steps: int) -> list[MinimizeResult]:
 
     def grad(point):
         g = np.array(f.grad(point), dtype=theta.dtype)
-        refused = (last < 0) & ~np.isfinite(g).all(axis=0)
-        last[refused] = step  # minimize stops before a step whose gradient is not finite
+        if not np.isfinite(g.sum()):  # (a finite sum: every entry finite; else look entry by entry)
+            refused = (last < 0) & ~np.isfinite(g).all(axis=0)
+            last[refused] = step  # minimize stops before a step whose gradient is not finite
         g[:, last >= 0] = 0.0
         return g
 
@@ -845,8 +846,9 @@ def minimize_many(f, starts, optimizer, steps: int) -> list[MinimizeResult]:
                 break
             optimizer.step(theta, grad)
             loss = np.asarray(f(theta), dtype=float).reshape(k)
-            bad = (last < 0) & ~(np.isfinite(theta).all(axis=0) & np.isfinite(loss))
-            last[bad] = step  # a non-finite iterate or loss: the run ends before this step
+            if not (np.isfinite(loss.sum()) and np.isfinite(theta.sum())):
+                bad = (last < 0) & ~(np.isfinite(theta).all(axis=0) & np.isfinite(loss))
+                last[bad] = step  # a non-finite iterate or loss: the run ends before this step
             path.append(theta.copy())
             losses.append(loss)
     path, losses = np.array(path), np.array(losses)

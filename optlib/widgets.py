@@ -40,7 +40,7 @@ from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter
 
 from . import curvature, plotting
-from .functions import MinimizeResult, minimize
+from .functions import MinimizeResult, minimize, minimize_many
 from .optimizers import SGD, Momentum, Nesterov
 
 #: Above this many overlays in one explorer the page gets heavy (each is an SVG in the page's state).
@@ -263,7 +263,9 @@ def minimize_over_lr(f, x0, make: Callable[[float], object], lrs: Sequence[float
     gradient :math:`\alpha \nabla E` takes exactly the steps of ``make(alpha)``: the product
     :math:`\alpha \nabla E` is the same floating-point number either way. Each learning rate is one
     column of a parameter array of shape ``(n, len(lrs))``, so one step of the optimizer advances
-    every run (``f`` and ``f.grad`` must accept such columns, as optlib's test functions do). The
+    every run: this is :func:`~optlib.functions.minimize_many` from ``x0`` in every column, with the
+    gradient of column :math:`j` multiplied by :math:`\alpha_j` (``f`` and ``f.grad`` must accept
+    such columns, as optlib's test functions do). The
     iterates are bit for bit those of :func:`~optlib.functions.minimize`; the losses are ``f`` of
     them, evaluated for all columns at once, so equal to within rounding (numpy may round ``x**2``
     of one number and of an array differently in the last bit). A run stops, as in ``minimize``, at
@@ -305,44 +307,21 @@ def minimize_over_lr(f, x0, make: Callable[[float], object], lrs: Sequence[float
     x0 = np.asarray(x0, dtype=float)
     if x0.ndim != 1:
         raise ValueError(f"x0 must be one point, of shape (n,), got shape {x0.shape}")
-    k = alphas.size
-    theta = np.repeat(x0[:, None], k, axis=1)
-    path, losses = [theta.copy()], [np.asarray(f(theta), dtype=float).reshape(k)]
-    last = np.full(k, -1)           # the last kept step of each run; -1 while it runs
-    stopped = [False]               # whether any run has stopped
-    step = 0
+    starts = np.repeat(x0[:, None], alphas.size, axis=1)  # one column per learning rate
+    return minimize_many(_ScaledGradient(f, alphas), starts, optimizer, steps)
 
-    def scaled_grad(point):
-        g = np.asarray(f.grad(point), dtype=float)
-        with np.errstate(over="ignore", invalid="ignore"):
-            if not np.isfinite(g.sum()):  # (a finite sum: every entry finite, or the sum overflowed)
-                refused = (last < 0) & ~np.isfinite(g).all(axis=0)
-                last[refused] = step  # minimize stops before a step whose gradient is not finite
-                stopped[0] = stopped[0] or bool(refused.any())
-        g = alphas * g                # alpha * grad: the product make(alpha) would form
-        if stopped[0]:
-            g[:, last >= 0] = 0.0
-        return g
 
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for step in range(steps):
-            if np.all(last >= 0):
-                break
-            optimizer.step(theta, scaled_grad)
-            loss = np.asarray(f(theta), dtype=float).reshape(k)
-            if not (np.isfinite(loss.sum()) and np.isfinite(theta.sum())):
-                bad = (last < 0) & ~(np.isfinite(theta).all(axis=0) & np.isfinite(loss))
-                last[bad] = step    # a non-finite iterate or loss: the run ends before this step
-            stopped[0] = bool((last >= 0).any())
-            path.append(theta.copy())
-            losses.append(loss)
-    path, losses = np.array(path), np.array(losses)
-    results = []
-    for i in range(k):
-        n_kept = len(path) if last[i] < 0 else last[i] + 1
-        results.append(MinimizeResult(x=path[:n_kept, :, i].copy(), loss=losses[:n_kept, i].copy(),
-                                      diverged=bool(last[i] >= 0), steps_taken=int(n_kept - 1)))
-    return results
+class _ScaledGradient:
+    """``f`` whose gradient is multiplied, column by column, by the learning rates ``alphas``."""
+
+    def __init__(self, f, alphas: np.ndarray):
+        self.f, self.alphas = f, alphas
+
+    def __call__(self, x):
+        return self.f(x)
+
+    def grad(self, x) -> np.ndarray:
+        return self.alphas * np.asarray(self.f.grad(x), dtype=float)  # the product make(alpha) forms
 
 
 # ---------------------------------------------------------------------------------------------------
